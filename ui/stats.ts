@@ -1,0 +1,634 @@
+/**
+ * Statistics behind `rpcscope stats` and the TUI statistics screen: per
+ * program/version/procedure (like Wireshark's `-z rpc,srt`, plus p50/p95/p99),
+ * per conversation and per client.
+ *
+ * Response-time percentiles: exact (nearest-rank over the sorted values) while a
+ * procedure has at most `exactPercentileLimit` samples (default 10,000); beyond
+ * that its samples move into a log-bucket histogram (DDSketch-style buckets
+ * growing by γ = 1.01/0.99) whose estimate is within 1% of the exact
+ * nearest-rank value, so memory stays fixed (~6.5 KB per procedure) however
+ * many exchanges there are. Min, max and average are always exact.
+ * Conversations and clients keep only counters and min/avg/max, and their
+ * number is capped (exchanges beyond the cap are counted as dropped).
+ */
+import type { Exchange, RpcCall, RpcMessage, RpcReply } from "../dissect/rpc-types.js";
+import type { NameLookup } from "./filter/fields.js";
+import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
+
+export interface StatsOptions {
+  /** Samples per procedure kept exactly before switching to the histogram. */
+  readonly exactPercentileLimit?: number;
+  /** Conversations tracked; exchanges of further ones are counted in `dropped`. */
+  readonly maxConversations?: number;
+  /** Clients tracked; exchanges of further ones are counted in `dropped`. */
+  readonly maxClients?: number;
+}
+
+/** Response times, in seconds. */
+export interface RttSummary {
+  readonly count: number;
+  readonly min: number;
+  readonly avg: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+  /** False when the percentiles are histogram estimates (within 1%). */
+  readonly exact: boolean;
+}
+
+export interface RttRange {
+  readonly count: number;
+  readonly min: number;
+  readonly avg: number;
+  readonly max: number;
+}
+
+export interface StatusCount {
+  readonly status: string;
+  readonly count: number;
+}
+
+interface Counters {
+  /** Exchanges with a decoded call. */
+  readonly calls: number;
+  /** Exchanges with a decoded reply. */
+  readonly replies: number;
+  /** Replies whose RPC status is not SUCCESS or whose body status is an error. */
+  readonly errors: number;
+  /** Sum of Exchange.retransmits. */
+  readonly retransmissions: number;
+  /** Calls without a reply. */
+  readonly unanswered: number;
+  readonly callBytes: number;
+  readonly replyBytes: number;
+}
+
+export interface ProcedureStats extends Counters {
+  readonly prog: number;
+  readonly vers: number;
+  readonly proc: number;
+  /** Registry name, or null when the program is unknown. */
+  readonly progName: string | null;
+  readonly procName: string;
+  /** Non-SUCCESS RPC statuses and body error statuses, most frequent first. */
+  readonly errorsByStatus: readonly StatusCount[];
+  readonly rtt: RttSummary | null;
+}
+
+export interface ConversationStats extends Counters {
+  readonly transport: "tcp" | "udp";
+  readonly client: string;
+  readonly clientPort: number;
+  readonly server: string;
+  readonly serverPort: number;
+  readonly rtt: RttRange | null;
+}
+
+export interface ClientStats extends Counters {
+  readonly address: string;
+  readonly rtt: RttRange | null;
+}
+
+export interface StatsReport {
+  readonly totals: Counters & {
+    readonly exchanges: number;
+    /** Replies with no call (their program is unknown, so they are in no procedure row). */
+    readonly unpairedReplies: number;
+    /** Exchanges whose call or reply header could not be decoded. */
+    readonly undecodedHeaders: number;
+    readonly rtt: RttSummary | null;
+  };
+  /** Sorted by program, version, procedure. */
+  readonly procedures: readonly ProcedureStats[];
+  /** Most calls first. */
+  readonly conversations: readonly ConversationStats[];
+  /** Most calls first. */
+  readonly clients: readonly ClientStats[];
+  /** How percentiles were computed, in words. */
+  readonly percentileMethod: string;
+  /** Exchanges left out of the conversation / client tables by their caps. */
+  readonly dropped: { readonly conversations: number; readonly clients: number };
+}
+
+// ---------------------------------------------------------------------------
+// Response-time distribution.
+
+/** Relative accuracy of the histogram (DDSketch α). */
+export const HISTOGRAM_RELATIVE_ERROR = 0.01;
+const GAMMA = (1 + HISTOGRAM_RELATIVE_ERROR) / (1 - HISTOGRAM_RELATIVE_ERROR);
+const LOG_GAMMA = Math.log(GAMMA);
+/** Smallest value with its own bucket (1 ns); smaller ones (0, clock skew) share bucket 0. */
+const HISTOGRAM_LOW = 1e-9;
+/** Largest value with its own bucket (~28 hours); larger ones share the last bucket. */
+const HISTOGRAM_HIGH = 1e5;
+const BUCKETS = Math.ceil(Math.log(HISTOGRAM_HIGH / HISTOGRAM_LOW) / LOG_GAMMA) + 2;
+
+/** Bucket i > 0 holds values in (LOW·γ^(i-1), LOW·γ^i]. */
+function bucketOf(v: number): number {
+  if (!(v > HISTOGRAM_LOW)) return 0;
+  const i = Math.ceil(Math.log(v / HISTOGRAM_LOW) / LOG_GAMMA);
+  return i >= BUCKETS ? BUCKETS - 1 : i;
+}
+
+/** A value within α of every value in bucket i (i > 0): 2·LOW·γ^i / (γ + 1). */
+function bucketValue(i: number): number {
+  return (2 * HISTOGRAM_LOW * Math.pow(GAMMA, i)) / (GAMMA + 1);
+}
+
+export class RttDistribution {
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  private exact: Float64Array | null = new Float64Array(16);
+  private histogram: Uint32Array | null = null;
+
+  constructor(private readonly exactLimit = 10_000) {}
+
+  add(v: number): void {
+    if (!Number.isFinite(v)) return;
+    this.count++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (this.exact) {
+      if (this.count <= this.exactLimit) {
+        if (this.count > this.exact.length) {
+          const grown = new Float64Array(Math.min(this.exact.length * 2, Math.max(this.exactLimit, 16)));
+          grown.set(this.exact);
+          this.exact = grown;
+        }
+        this.exact[this.count - 1] = v;
+        return;
+      }
+      // Over the limit: move every sample into the histogram and drop the array.
+      const h = new Uint32Array(BUCKETS);
+      for (let i = 0; i < this.count - 1; i++) h[bucketOf(this.exact[i]!)]!++;
+      this.histogram = h;
+      this.exact = null;
+    }
+    this.histogram![bucketOf(v)]!++;
+  }
+
+  get isExact(): boolean {
+    return this.exact !== null;
+  }
+
+  /** Nearest-rank percentile (p in 0..100): the value at rank ⌈p/100·n⌉ of the sorted samples. */
+  percentile(p: number): number {
+    const n = this.count;
+    if (n === 0) return Number.NaN;
+    const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
+    if (this.exact) return this.sortedExact()[rank - 1]!;
+    const h = this.histogram!;
+    let seen = 0;
+    for (let i = 0; i < h.length; i++) {
+      seen += h[i]!;
+      if (seen >= rank) {
+        if (i === 0) return this.min;
+        if (i === BUCKETS - 1) return this.max;
+        return Math.min(this.max, Math.max(this.min, bucketValue(i)));
+      }
+    }
+    return this.max;
+  }
+
+  private sorted: Float64Array | null = null;
+  private sortedCount = -1;
+
+  private sortedExact(): Float64Array {
+    if (this.sortedCount !== this.count || !this.sorted) {
+      this.sorted = this.exact!.slice(0, this.count).sort();
+      this.sortedCount = this.count;
+    }
+    return this.sorted;
+  }
+
+  summary(): RttSummary | null {
+    if (this.count === 0) return null;
+    return {
+      count: this.count, min: this.min, avg: this.sum / this.count,
+      p50: this.percentile(50), p95: this.percentile(95), p99: this.percentile(99),
+      max: this.max, exact: this.isExact,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Accumulators.
+
+class Accumulator {
+  calls = 0;
+  replies = 0;
+  errors = 0;
+  retransmissions = 0;
+  unanswered = 0;
+  callBytes = 0;
+  replyBytes = 0;
+  rttCount = 0;
+  rttSum = 0;
+  rttMin = Infinity;
+  rttMax = -Infinity;
+
+  count(call: RpcCall | null, reply: RpcReply | null, hasCall: boolean, hasReply: boolean,
+        isError: boolean, ex: Exchange, callBytes: number, replyBytes: number): void {
+    if (call) this.calls++;
+    if (reply) this.replies++;
+    if (isError) this.errors++;
+    this.retransmissions += ex.retransmits;
+    if (hasCall && !hasReply) this.unanswered++;
+    this.callBytes += callBytes;
+    this.replyBytes += replyBytes;
+    const rtt = ex.rtt;
+    if (rtt !== null && Number.isFinite(rtt)) {
+      this.rttCount++;
+      this.rttSum += rtt;
+      if (rtt < this.rttMin) this.rttMin = rtt;
+      if (rtt > this.rttMax) this.rttMax = rtt;
+    }
+  }
+
+  counters(): Counters {
+    return {
+      calls: this.calls, replies: this.replies, errors: this.errors, retransmissions: this.retransmissions,
+      unanswered: this.unanswered, callBytes: this.callBytes, replyBytes: this.replyBytes,
+    };
+  }
+
+  range(): RttRange | null {
+    return this.rttCount === 0 ? null
+      : { count: this.rttCount, min: this.rttMin, avg: this.rttSum / this.rttCount, max: this.rttMax };
+  }
+}
+
+class ProcedureAccumulator extends Accumulator {
+  readonly statuses = new Map<string, number>();
+  readonly rtt: RttDistribution;
+  constructor(
+    readonly prog: number, readonly vers: number, readonly proc: number,
+    readonly progName: string | null, readonly procName: string, exactLimit: number,
+  ) {
+    super();
+    this.rtt = new RttDistribution(exactLimit);
+  }
+}
+
+class ConversationAccumulator extends Accumulator {
+  constructor(
+    readonly transport: "tcp" | "udp", readonly client: string, readonly clientPort: number,
+    readonly server: string, readonly serverPort: number,
+  ) {
+    super();
+  }
+}
+
+function byCallsThenName<T extends { calls: number; key: string }>(a: T, b: T): number {
+  return b.calls - a.calls || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+export class StatsCollector {
+  private readonly exactLimit: number;
+  private readonly maxConversations: number;
+  private readonly maxClients: number;
+  /** Keyed by procedureKey (a number, so adding needs no key string). */
+  private readonly procedures = new Map<number, ProcedureAccumulator>();
+  /** Rows whose vers or proc is too large for procedureKey (hostile or odd traffic). */
+  private readonly oddProcedures = new Map<string, ProcedureAccumulator>();
+  private lastConversation: ConversationAccumulator | null = null;
+  /** client address → server address → transport and ports → row. */
+  private readonly conversations = new Map<string, Map<string, Map<number, ConversationAccumulator>>>();
+  private conversationCount = 0;
+  private readonly clients = new Map<string, Accumulator>();
+  private readonly totals = new Accumulator();
+  private readonly totalRtt: RttDistribution;
+  private exchanges = 0;
+  private unpairedReplies = 0;
+  private undecodedHeaders = 0;
+  private droppedConversations = 0;
+  private droppedClients = 0;
+
+  constructor(options: StatsOptions = {}) {
+    this.exactLimit = options.exactPercentileLimit ?? 10_000;
+    this.maxConversations = options.maxConversations ?? 100_000;
+    this.maxClients = options.maxClients ?? 100_000;
+    this.totalRtt = new RttDistribution(this.exactLimit);
+  }
+
+  /**
+   * Counts one exchange, once, in its final state (reply seen, or known to be
+   * unanswered). `bytes` defaults to the RPC message lengths. `bodyStatus` is
+   * the body's status name when it is an error (NFS3ERR_NOENT), else null —
+   * see bodyErrorName in ui/filter/fields.ts.
+   */
+  add(ex: Exchange, names: NameLookup, bytes?: { call: number; reply: number } | null, bodyStatus?: string | null): void {
+    this.exchanges++;
+    const callMsg = ex.call;
+    const replyMsg = ex.reply;
+    const call = callMsg?.header?.kind === "call" ? callMsg.header : null;
+    const reply = replyMsg?.header?.kind === "reply" ? replyMsg.header : null;
+    if ((callMsg && !call) || (replyMsg && !reply)) this.undecodedHeaders++;
+    if (!callMsg && replyMsg) this.unpairedReplies++;
+    const rpcError = reply !== null && reply.status !== "SUCCESS";
+    const bodyError = bodyStatus !== undefined && bodyStatus !== null && bodyStatus !== "";
+    const isError = rpcError || bodyError;
+    const callBytes = bytes ? bytes.call : callMsg?.length ?? 0;
+    const replyBytes = bytes ? bytes.reply : replyMsg?.length ?? 0;
+    const hasCall = callMsg !== null;
+    const hasReply = replyMsg !== null;
+
+    this.totals.count(call, reply, hasCall, hasReply, isError, ex, callBytes, replyBytes);
+    if (ex.rtt !== null) this.totalRtt.add(ex.rtt);
+
+    if (call) {
+      const row = this.procedureRow(call, names);
+      row.count(call, reply, hasCall, hasReply, isError, ex, callBytes, replyBytes);
+      if (ex.rtt !== null) row.rtt.add(ex.rtt);
+      if (rpcError) row.statuses.set(reply.status, (row.statuses.get(reply.status) ?? 0) + 1);
+      if (bodyError) row.statuses.set(bodyStatus, (row.statuses.get(bodyStatus) ?? 0) + 1);
+    }
+
+    const m: RpcMessage | null = callMsg ?? replyMsg;
+    if (!m) return;
+    const clientIsSrc = m === callMsg;
+    const clientAddr = clientIsSrc ? m.src : m.dst;
+    const clientPort = clientIsSrc ? m.sport : m.dport;
+    const serverAddr = clientIsSrc ? m.dst : m.src;
+    const serverPort = clientIsSrc ? m.dport : m.sport;
+    let conv = this.lastConversation;
+    if (conv === null || conv.clientPort !== clientPort || conv.serverPort !== serverPort ||
+        conv.transport !== ex.transport || conv.client !== clientAddr || conv.server !== serverAddr) {
+      conv = this.conversationRow(ex.transport, clientAddr, clientPort, serverAddr, serverPort);
+      if (conv) this.lastConversation = conv;
+    }
+    if (conv) conv.count(call, reply, hasCall, hasReply, isError, ex, callBytes, replyBytes);
+    else this.droppedConversations++;
+
+    let client = this.clients.get(clientAddr);
+    if (!client && this.clients.size < this.maxClients) {
+      client = new Accumulator();
+      this.clients.set(clientAddr, client);
+    }
+    if (client) client.count(call, reply, hasCall, hasReply, isError, ex, callBytes, replyBytes);
+    else this.droppedClients++;
+  }
+
+  /** Nested maps keyed by the addresses and a number for transport+ports: no key string per exchange. */
+  private conversationRow(
+    transport: "tcp" | "udp", clientAddr: string, clientPort: number, serverAddr: string, serverPort: number,
+  ): ConversationAccumulator | null {
+    let byServer = this.conversations.get(clientAddr);
+    if (!byServer) this.conversations.set(clientAddr, (byServer = new Map()));
+    let byPorts = byServer.get(serverAddr);
+    if (!byPorts) byServer.set(serverAddr, (byPorts = new Map()));
+    const portsKey = (transport === "udp" ? 2 ** 32 : 0) + (clientPort & 0xffff) * 65536 + (serverPort & 0xffff);
+    let conv = byPorts.get(portsKey);
+    if (!conv && this.conversationCount < this.maxConversations) {
+      conv = new ConversationAccumulator(transport, clientAddr, clientPort, serverAddr, serverPort);
+      byPorts.set(portsKey, conv);
+      this.conversationCount++;
+    }
+    return conv ?? null;
+  }
+
+  private procedureRow(call: RpcCall, names: NameLookup): ProcedureAccumulator {
+    const { prog, vers, proc } = call;
+    // prog < 2^32, vers and proc < 2^10 pack exactly into 52 bits; anything else takes the slow map.
+    const packable = vers < 1024 && proc < 1024;
+    const key = packable ? prog * 1_048_576 + vers * 1024 + proc : 0;
+    const oddKey = packable ? "" : `${prog}/${vers}/${proc}`;
+    let row = packable ? this.procedures.get(key) : this.oddProcedures.get(oddKey);
+    if (!row) {
+      row = new ProcedureAccumulator(
+        prog, vers, proc, names.programName(prog) ?? null, names.procedureName(prog, vers, proc), this.exactLimit,
+      );
+      if (packable) this.procedures.set(key, row);
+      else this.oddProcedures.set(oddKey, row);
+    }
+    return row;
+  }
+
+  result(): StatsReport {
+    const procedures: ProcedureStats[] = [];
+    let allExact = this.totalRtt.isExact;
+    const rows = [...this.procedures.values(), ...this.oddProcedures.values()]
+      .sort((a, b) => a.prog - b.prog || a.vers - b.vers || a.proc - b.proc);
+    for (const r of rows) {
+      if (!r.rtt.isExact) allExact = false;
+      procedures.push({
+        prog: r.prog, vers: r.vers, proc: r.proc, progName: r.progName, procName: r.procName, ...r.counters(),
+        errorsByStatus: [...r.statuses].map(([status, count]) => ({ status, count }))
+          .sort((a, b) => b.count - a.count || (a.status < b.status ? -1 : 1)),
+        rtt: r.rtt.summary(),
+      });
+    }
+    const conversationRows: ConversationAccumulator[] = [];
+    for (const byServer of this.conversations.values()) {
+      for (const byPorts of byServer.values()) for (const c of byPorts.values()) conversationRows.push(c);
+    }
+    const conversations = conversationRows.map((c) => ({
+      key: `${c.transport} ${endpointText(c.client, c.clientPort)} ${endpointText(c.server, c.serverPort)}`, calls: c.calls,
+      stats: {
+        transport: c.transport, client: c.client, clientPort: c.clientPort, server: c.server, serverPort: c.serverPort,
+        ...c.counters(), rtt: c.range(),
+      } satisfies ConversationStats,
+    })).sort(byCallsThenName).map((x) => x.stats);
+    const clients = [...this.clients].map(([key, c]) => ({
+      key, calls: c.calls, stats: { address: key, ...c.counters(), rtt: c.range() } satisfies ClientStats,
+    })).sort(byCallsThenName).map((x) => x.stats);
+    return {
+      totals: {
+        exchanges: this.exchanges, ...this.totals.counters(), unpairedReplies: this.unpairedReplies,
+        undecodedHeaders: this.undecodedHeaders, rtt: this.totalRtt.summary(),
+      },
+      procedures, conversations, clients,
+      percentileMethod: allExact
+        ? "exact (nearest rank)"
+        : `exact up to ${this.exactLimit} samples per row, then a log-bucket histogram (within ${HISTOGRAM_RELATIVE_ERROR * 100}%)`,
+      dropped: { conversations: this.droppedConversations, clients: this.droppedClients },
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Output.
+
+interface Column {
+  readonly header: string;
+  readonly align: "left" | "right";
+  /** Lower is dropped first when the table is too wide; 0 never dropped. */
+  readonly keep: number;
+  /** Left columns that may be shortened (with '…') instead of dropping others. */
+  readonly shrinkable?: boolean;
+}
+
+function ms(seconds: number | undefined): string {
+  return seconds === undefined || !Number.isFinite(seconds) ? "-" : (seconds * 1000).toFixed(3);
+}
+
+function truncate(s: string, width: number): string {
+  return s.length <= width ? s : width <= 1 ? "…".slice(0, width) : `${s.slice(0, width - 1)}…`;
+}
+
+/** An aligned table that fits `width`: low-priority columns go first, then names shrink. */
+function renderTable(columns: readonly Column[], rows: readonly (readonly string[])[], width: number): string[] {
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => r[i]!.length)));
+  const shown = columns.map(() => true);
+  const total = (): number => widths.reduce((sum, w, i) => sum + (shown[i] ? w + 2 : 0), -2);
+  const order = columns.map((c, i) => ({ keep: c.keep, i })).filter((x) => x.keep > 0)
+    .sort((a, b) => a.keep - b.keep || b.i - a.i);
+  for (const { i } of order) {
+    if (total() <= width) break;
+    shown[i] = false;
+  }
+  for (let i = 0; i < columns.length && total() > width; i++) {
+    if (!columns[i]!.shrinkable) continue;
+    const minimum = Math.max(columns[i]!.header.length, 6);
+    widths[i] = Math.max(minimum, widths[i]! - (total() - width));
+  }
+  const line = (cells: readonly string[]): string => {
+    const parts: string[] = [];
+    for (let i = 0; i < columns.length; i++) {
+      if (!shown[i]) continue;
+      const text = truncate(cells[i]!, widths[i]!);
+      parts.push(columns[i]!.align === "left" ? text.padEnd(widths[i]!) : text.padStart(widths[i]!));
+    }
+    return parts.join("  ").trimEnd();
+  };
+  return [line(columns.map((c) => c.header)), ...rows.map(line)];
+}
+
+const COUNTER_COLUMNS: readonly Column[] = [
+  { header: "Calls", align: "right", keep: 0 },
+  { header: "Replies", align: "right", keep: 4 },
+  { header: "Errors", align: "right", keep: 0 },
+  { header: "Retrans", align: "right", keep: 3 },
+  { header: "Unans", align: "right", keep: 3 },
+];
+
+function counterCells(c: Counters): string[] {
+  return [String(c.calls), String(c.replies), String(c.errors), String(c.retransmissions), String(c.unanswered)];
+}
+
+/** Wireshark-like text tables (service response time per procedure, then conversations, clients). */
+export function formatStatsText(report: StatsReport, width = 120): string {
+  const t = report.totals;
+  const out: string[] = [];
+  out.push(
+    `ONC-RPC statistics: ${t.exchanges} exchanges, ${t.calls} calls, ${t.replies} replies, ${t.errors} errors, ` +
+      `${t.retransmissions} retransmissions, ${t.unanswered} unanswered` +
+      (t.unpairedReplies ? `, ${t.unpairedReplies} replies without a call` : "") +
+      (t.undecodedHeaders ? `, ${t.undecodedHeaders} with an undecodable header` : ""),
+  );
+  out.push(`Response times in milliseconds; percentiles: ${report.percentileMethod}`);
+  out.push("");
+  out.push("Service response time by procedure");
+  const procColumns: readonly Column[] = [
+    { header: "Program", align: "left", keep: 0, shrinkable: true },
+    { header: "Vers", align: "right", keep: 0 },
+    { header: "Procedure", align: "left", keep: 0, shrinkable: true },
+    ...COUNTER_COLUMNS,
+    { header: "Min", align: "right", keep: 2 },
+    { header: "Avg", align: "right", keep: 5 },
+    { header: "P50", align: "right", keep: 7 },
+    { header: "P95", align: "right", keep: 7 },
+    { header: "P99", align: "right", keep: 7 },
+    { header: "Max", align: "right", keep: 6 },
+    { header: "Call bytes", align: "right", keep: 1 },
+    { header: "Reply bytes", align: "right", keep: 1 },
+  ];
+  const procRows = report.procedures.map((p) => [
+    escapeForTerminal(p.progName ?? String(p.prog)), String(p.vers), escapeForTerminal(p.procName),
+    ...counterCells(p),
+    ms(p.rtt?.min), ms(p.rtt?.avg), ms(p.rtt?.p50), ms(p.rtt?.p95), ms(p.rtt?.p99), ms(p.rtt?.max),
+    String(p.callBytes), String(p.replyBytes),
+  ]);
+  procRows.push([
+    "All", "", "", ...counterCells(t),
+    ms(t.rtt?.min), ms(t.rtt?.avg), ms(t.rtt?.p50), ms(t.rtt?.p95), ms(t.rtt?.p99), ms(t.rtt?.max),
+    String(t.callBytes), String(t.replyBytes),
+  ]);
+  out.push(...renderTable(procColumns, procRows, width));
+
+  const withErrors = report.procedures.filter((p) => p.errorsByStatus.length > 0);
+  if (withErrors.length > 0) {
+    out.push("", "Errors by status");
+    const rows: string[][] = [];
+    for (const p of withErrors) {
+      for (const e of p.errorsByStatus) {
+        rows.push([escapeForTerminal(p.progName ?? String(p.prog)), String(p.vers), escapeForTerminal(p.procName),
+          escapeForTerminal(e.status), String(e.count)]);
+      }
+    }
+    out.push(...renderTable([
+      { header: "Program", align: "left", keep: 0, shrinkable: true },
+      { header: "Vers", align: "right", keep: 0 },
+      { header: "Procedure", align: "left", keep: 0, shrinkable: true },
+      { header: "Status", align: "left", keep: 0, shrinkable: true },
+      { header: "Count", align: "right", keep: 0 },
+    ], rows, width));
+  }
+
+  const rangeColumns: readonly Column[] = [
+    { header: "Min", align: "right", keep: 2 },
+    { header: "Avg", align: "right", keep: 5 },
+    { header: "Max", align: "right", keep: 6 },
+    { header: "Call bytes", align: "right", keep: 1 },
+    { header: "Reply bytes", align: "right", keep: 1 },
+  ];
+  const rangeCells = (r: RttRange | null, c: Counters): string[] =>
+    [ms(r?.min), ms(r?.avg), ms(r?.max), String(c.callBytes), String(c.replyBytes)];
+
+  if (report.conversations.length > 0) {
+    out.push("", "Conversations");
+    out.push(...renderTable([
+      { header: "Proto", align: "left", keep: 0 },
+      { header: "Client", align: "left", keep: 0, shrinkable: true },
+      { header: "Server", align: "left", keep: 0, shrinkable: true },
+      ...COUNTER_COLUMNS, ...rangeColumns,
+    ], report.conversations.map((c) => [
+      c.transport, escapeForTerminal(endpointText(c.client, c.clientPort)), escapeForTerminal(endpointText(c.server, c.serverPort)),
+      ...counterCells(c), ...rangeCells(c.rtt, c),
+    ]), width));
+    if (report.dropped.conversations) out.push(`(${report.dropped.conversations} exchanges of further conversations not listed)`);
+  }
+  if (report.clients.length > 0) {
+    out.push("", "Clients");
+    out.push(...renderTable([
+      { header: "Client", align: "left", keep: 0, shrinkable: true },
+      ...COUNTER_COLUMNS, ...rangeColumns,
+    ], report.clients.map((c) => [escapeForTerminal(c.address), ...counterCells(c), ...rangeCells(c.rtt, c)]), width));
+    if (report.dropped.clients) out.push(`(${report.dropped.clients} exchanges of further clients not listed)`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function endpointText(addr: string, port: number): string {
+  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/**
+ * The report as JSON text (times in seconds; names escaped as everywhere, and
+ * no raw control characters in the output). `space` as for JSON.stringify.
+ */
+export function statsToJson(report: StatsReport, space?: number): string {
+  return jsonSafeStringify(statsToJsonValue(report), space);
+}
+
+/** The report as a plain JSON-ready object (schema version 1). */
+export function statsToJsonValue(report: StatsReport): unknown {
+  const esc = escapeForTerminal;
+  return {
+    version: 1,
+    percentileMethod: report.percentileMethod,
+    totals: report.totals,
+    procedures: report.procedures.map((p) => ({
+      ...p, progName: p.progName === null ? null : esc(p.progName), procName: esc(p.procName),
+      errorsByStatus: p.errorsByStatus.map((e) => ({ status: esc(e.status), count: e.count })),
+    })),
+    conversations: report.conversations.map((c) => ({ ...c, client: esc(c.client), server: esc(c.server) })),
+    clients: report.clients.map((c) => ({ ...c, address: esc(c.address) })),
+    dropped: report.dropped,
+  };
+}
