@@ -1,0 +1,107 @@
+/**
+ * The ONC-RPC message header (RFC 5531 §9):
+ *
+ *   struct rpc_msg { unsigned int xid; union switch (msg_type mtype) {
+ *       case CALL: call_body cbody; case REPLY: reply_body rbody; } body; };
+ *
+ * Decoding stops where the procedure arguments or results begin (`bodyOffset`);
+ * the body is decoded later, by the schema-driven decoder, once the reply is
+ * matched with its call.
+ */
+import { decodeOpaqueAuth } from "./auth.js";
+import { Malformed } from "./malformed.js";
+import { acceptStatName, rejectStatName } from "./rpc-names.js";
+import type { RpcCall, RpcHeader, RpcReply, RpcStatus } from "./rpc-types.js";
+import { XdrCursor } from "./xdr-cursor.js";
+
+/** RFC 5531 §9: "rpcvers ... MUST be equal to 2". */
+export const RPC_VERSION = 2;
+
+export interface DecodedHeader {
+  readonly header: RpcHeader;
+  /**
+   * Offset of the first byte the capture did not keep (snaplen) when the message is
+   * incomplete, else null. The header itself was complete; the body may not be.
+   */
+  readonly truncatedAt: number | null;
+}
+
+export type HeaderOutcome =
+  | { readonly ok: true; readonly header: RpcHeader; readonly truncatedAt: number | null }
+  | { readonly ok: false; readonly error: Malformed; readonly truncatedAt: number | null };
+
+/**
+ * Decode the header of one RPC message. `record` holds the captured bytes of the
+ * message (no record marks); `declaredLength` is its full length as declared by the
+ * record marks or the UDP length (≥ record.length). Throws only Malformed.
+ */
+export function decodeRpcHeader(record: Uint8Array, declaredLength: number = record.length): DecodedHeader {
+  const cur = new XdrCursor(record, 0, record.length, declaredLength);
+  const xid = cur.u32("xid");
+  const typeAt = cur.pos;
+  const msgType = cur.u32("msg_type");
+  let header: RpcHeader;
+  if (msgType === 0) header = decodeCallBody(cur, xid);
+  else if (msgType === 1) header = decodeReplyBody(cur, xid);
+  else throw new Malformed("invalid", typeAt, ["msg_type"], `msg_type ${msgType} is neither CALL (0) nor REPLY (1)`);
+  const truncatedAt = record.length < declaredLength ? record.length : null;
+  return { header, truncatedAt };
+}
+
+/** The same, with a Malformed turned into a value (any other exception is a bug and propagates). */
+export function tryDecodeRpcHeader(record: Uint8Array, declaredLength: number = record.length): HeaderOutcome {
+  const truncatedAt = record.length < declaredLength ? record.length : null;
+  try {
+    const { header } = decodeRpcHeader(record, declaredLength);
+    return { ok: true, header, truncatedAt };
+  } catch (err) {
+    if (err instanceof Malformed) return { ok: false, error: err, truncatedAt };
+    throw err;
+  }
+}
+
+function decodeCallBody(cur: XdrCursor, xid: number): RpcCall {
+  // Only version 2 is defined (RFC 5531 §9), and a server answers any other with
+  // RPC_MISMATCH. The rest is read with the version 2 layout, as servers do, so that
+  // the call can be paired with that reply; the pipeline flags the message.
+  const rpcvers = cur.u32("rpcvers");
+  const prog = cur.u32("prog");
+  const vers = cur.u32("vers");
+  const proc = cur.u32("proc");
+  const cred = decodeOpaqueAuth(cur, "cred");
+  const verf = decodeOpaqueAuth(cur, "verf");
+  return { kind: "call", xid, rpcvers, prog, vers, proc, cred, verf, bodyOffset: cur.pos };
+}
+
+function decodeReplyBody(cur: XdrCursor, xid: number): RpcReply {
+  const statAt = cur.pos;
+  const replyStat = cur.u32("reply_stat");
+  if (replyStat === 0) {
+    // MSG_ACCEPTED: accepted_reply (verifier, then the accept_stat union).
+    const verf = decodeOpaqueAuth(cur, "verf");
+    const acceptStat = cur.u32("accept_stat");
+    const status = acceptStatName(acceptStat) as RpcStatus;
+    if (acceptStat === 2) {
+      const low = cur.u32("mismatch_info.low");
+      const high = cur.u32("mismatch_info.high");
+      return { kind: "reply", xid, replyStat: "accepted", status, verf, mismatch: { low, high }, bodyOffset: cur.pos };
+    }
+    return { kind: "reply", xid, replyStat: "accepted", status, verf, bodyOffset: cur.pos };
+  }
+  if (replyStat === 1) {
+    // MSG_DENIED: rejected_reply.
+    const rejectStat = cur.u32("reject_stat");
+    if (rejectStat === 0) {
+      const low = cur.u32("mismatch_info.low");
+      const high = cur.u32("mismatch_info.high");
+      return { kind: "reply", xid, replyStat: "denied", status: "RPC_MISMATCH", mismatch: { low, high }, bodyOffset: cur.pos };
+    }
+    if (rejectStat === 1) {
+      const authStat = cur.u32("auth_stat");
+      return { kind: "reply", xid, replyStat: "denied", status: "AUTH_ERROR", authStat, bodyOffset: cur.pos };
+    }
+    // Unknown reject_stat: its arm is unknown, so nothing after it can be located.
+    return { kind: "reply", xid, replyStat: "denied", status: rejectStatName(rejectStat) as RpcStatus, bodyOffset: cur.pos };
+  }
+  throw new Malformed("invalid", statAt, ["reply_stat"], `reply_stat ${replyStat} is neither MSG_ACCEPTED (0) nor MSG_DENIED (1)`);
+}

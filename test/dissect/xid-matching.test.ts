@@ -1,0 +1,235 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS, withLimits, type Limits } from "../../capture/limits.js";
+import { RpcPipeline } from "../../dissect/rpc-pipeline.js";
+import { XidMatcher } from "../../dissect/xid-matching.js";
+import type { RpcMessage } from "../../dissect/rpc-types.js";
+import { decodeRpcHeader } from "../../dissect/rpc-header.js";
+import { call, chunk, concat, connection, datagram, record, RecordingSink, reply, u32 } from "./helpers.js";
+
+const CLIENT = "192.0.2.10";
+const SERVER = "192.0.2.20";
+
+function setup(limits: Limits = DEFAULT_LIMITS) {
+  const sink = new RecordingSink();
+  const p = new RpcPipeline(limits, sink);
+  return { sink, p };
+}
+
+function codes(msg: RpcMessage | undefined): string[] {
+  return (msg?.issues ?? []).map((i) => i.code);
+}
+
+describe("XID matching over TCP", () => {
+  it("pairs a reply with its call on the same connection, opposite direction, with the rtt", () => {
+    const { sink, p } = setup();
+    const conn = connection(901, 2049, CLIENT, SERVER);
+    p.tcpData(chunk(conn, 0, 1, record(call({ xid: 0x100, proc: 1 })), { ts: 10 }));
+    p.tcpData(chunk(conn, 1, 2, record(reply(0x100, [...u32(0)])), { ts: 10.25 }));
+    p.finish();
+    const [c, r] = sink.messages;
+    expect(c!.exchange).toBe(r!.exchange);
+    const ex = c!.exchange!;
+    expect(ex).toMatchObject({ xid: 0x100, transport: "tcp", retransmits: 0, issues: [] });
+    expect(ex.call).toBe(c);
+    expect(ex.reply).toBe(r);
+    expect(ex.rtt).toBeCloseTo(0.25, 9);
+    expect(sink.resolved).toEqual([ex]);
+    expect([c!.src, c!.sport, c!.dst, c!.dport, c!.connId]).toEqual([CLIENT, 901, SERVER, 2049, conn.id]);
+    expect([r!.src, r!.sport, r!.dst, r!.dport]).toEqual([SERVER, 2049, CLIENT, 901]);
+    expect(sink.events).toEqual(["msg 1 call", "msg 2 reply", "resolved 0"]);
+  });
+
+  it("does not pair a reply from another connection", () => {
+    const { sink, p } = setup();
+    const a = connection(902, 2049, CLIENT, SERVER);
+    const b = connection(903, 2049, CLIENT, SERVER);
+    p.tcpData(chunk(a, 0, 1, record(call({ xid: 7 }))));
+    p.tcpData(chunk(b, 0, 2, record(call({ xid: 8 }))));
+    p.tcpData(chunk(b, 1, 3, record(reply(7))));
+    p.finish();
+    expect(codes(sink.messages[2])).toEqual(["unpaired-reply"]);
+    expect(sink.messages[2]!.exchange!.call).toBe(null);
+    expect(sink.messages[0]!.exchange!.issues.map((i) => i.code)).toEqual(["unanswered"]);
+  });
+
+  it("keeps a backchannel call (server → client, same xid) apart from the forechannel", () => {
+    const { sink, p } = setup();
+    const conn = connection(904, 2049, CLIENT, SERVER);
+    p.tcpData(chunk(conn, 0, 1, record(call({ xid: 5, vers: 4, proc: 1 }))));
+    p.tcpData(chunk(conn, 1, 2, record(call({ xid: 5, prog: 0x40000000, vers: 1, proc: 1 }))));
+    p.tcpData(chunk(conn, 0, 3, record(reply(5)))); // answers the backchannel call
+    p.tcpData(chunk(conn, 1, 4, record(reply(5)))); // answers the forechannel call
+    p.finish();
+    const [fore, back, backReply, foreReply] = sink.messages;
+    expect(codes(back)).toEqual([]);
+    expect(back!.exchange).not.toBe(fore!.exchange);
+    expect(backReply!.exchange).toBe(back!.exchange);
+    expect(foreReply!.exchange).toBe(fore!.exchange);
+  });
+});
+
+describe("XID matching over UDP", () => {
+  it("pairs on the five-tuple and accepts a reply from another server address and port", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, CLIENT, 700, SERVER, 2049, call({ xid: 1 }), { ts: 1 }));
+    p.udp(datagram(2, "192.0.2.99", 3049, CLIENT, 700, reply(1), { ts: 1.5 }));
+    p.finish();
+    expect(sink.messages).toHaveLength(2);
+    expect(sink.messages[1]!.exchange).toBe(sink.messages[0]!.exchange);
+    expect(sink.messages[1]!.exchange!.rtt).toBeCloseTo(0.5, 9);
+    expect(codes(sink.messages[1])).toEqual([]);
+  });
+
+  it("prefers the exact five-tuple over the client-endpoint fallback", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, CLIENT, 700, SERVER, 2049, call({ xid: 1 })));
+    p.udp(datagram(2, CLIENT, 700, "192.0.2.30", 2049, call({ xid: 1 })));
+    p.udp(datagram(3, "192.0.2.30", 2049, CLIENT, 700, reply(1)));
+    p.finish();
+    expect(sink.messages[2]!.exchange).toBe(sink.messages[1]!.exchange);
+    expect(sink.messages[0]!.exchange!.reply).toBe(null);
+  });
+
+  it("accepts a reply on an unknown port only when its call was seen", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, SERVER, 40001, CLIENT, 40002, reply(0x77)));
+    p.udp(datagram(2, CLIENT, 40002, SERVER, 40001, call({ xid: 0x78, prog: 100024, vers: 1, proc: 0 })));
+    p.udp(datagram(3, SERVER, 40001, CLIENT, 40002, reply(0x78)));
+    p.finish();
+    expect(sink.messages.map((m) => m.frame)).toEqual([2, 3]);
+    expect(p.counts().udpNotRpc).toBe(1);
+  });
+
+  it("counts a retransmission on the exchange and flags the message", () => {
+    const { sink, p } = setup();
+    const c = call({ xid: 2, proc: 6 });
+    p.udp(datagram(1, CLIENT, 701, SERVER, 2049, c, { ts: 1 }));
+    p.udp(datagram(2, CLIENT, 701, SERVER, 2049, c, { ts: 2.1 }));
+    p.udp(datagram(3, CLIENT, 701, SERVER, 2049, c, { ts: 4.3 }));
+    p.udp(datagram(4, SERVER, 2049, CLIENT, 701, reply(2), { ts: 4.4 }));
+    p.finish();
+    const ex = sink.messages[0]!.exchange!;
+    expect(ex.retransmits).toBe(2);
+    expect(sink.messages.slice(1, 3).every((m) => m.exchange === ex)).toBe(true);
+    expect(codes(sink.messages[1])).toEqual(["retransmission"]);
+    expect(sink.messages[1]!.issues[0]!.detail).toContain("frame 1");
+    expect(ex.rtt).toBeCloseTo(3.4, 9);
+    expect(sink.resolved).toEqual([ex]);
+    expect(p.counts().retransmissions).toBe(2);
+  });
+
+  it("flags a retransmission whose procedure differs as retransmit-mismatch", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, CLIENT, 702, SERVER, 2049, call({ xid: 3, proc: 1 })));
+    p.udp(datagram(2, CLIENT, 702, SERVER, 2049, call({ xid: 3, proc: 4 })));
+    p.finish();
+    expect(codes(sink.messages[1])).toEqual(["retransmission", "retransmit-mismatch"]);
+    expect(sink.messages[0]!.exchange!.issues.map((i) => i.code)).toEqual(["retransmit-mismatch", "unanswered"]);
+  });
+
+  it("a retransmission that crossed the reply joins the answered exchange; a later call with another procedure is new", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, CLIENT, 703, SERVER, 2049, call({ xid: 4, proc: 1 })));
+    p.udp(datagram(2, SERVER, 2049, CLIENT, 703, reply(4)));
+    p.udp(datagram(3, CLIENT, 703, SERVER, 2049, call({ xid: 4, proc: 1 })));
+    p.udp(datagram(4, CLIENT, 703, SERVER, 2049, call({ xid: 4, proc: 3 })));
+    p.finish();
+    const first = sink.messages[0]!.exchange!;
+    expect(sink.messages[2]!.exchange).toBe(first);
+    expect(first.retransmits).toBe(1);
+    expect(sink.messages[3]!.exchange).not.toBe(first);
+    expect(codes(sink.messages[3])).toEqual([]);
+    expect(sink.resolved.filter((e) => e === first)).toHaveLength(1);
+  });
+
+  it("flags a second reply as duplicate-reply without resolving twice", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, CLIENT, 704, SERVER, 2049, call({ xid: 5 })));
+    p.udp(datagram(2, SERVER, 2049, CLIENT, 704, reply(5)));
+    p.udp(datagram(3, SERVER, 2049, CLIENT, 704, reply(5)));
+    p.finish();
+    const ex = sink.messages[0]!.exchange!;
+    expect(codes(sink.messages[2])).toEqual(["duplicate-reply"]);
+    expect(sink.messages[2]!.exchange).toBe(ex);
+    expect(ex.reply).toBe(sink.messages[1]);
+    expect(ex.issues.map((i) => i.code)).toEqual(["duplicate-reply"]);
+    expect(sink.resolved).toEqual([ex]);
+    expect(p.counts().duplicateReplies).toBe(1);
+  });
+
+  it("an orphan reply from a well-known port becomes an exchange without a call", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, SERVER, 111, CLIENT, 705, reply(6, [...u32(2049)])));
+    p.finish();
+    const m = sink.messages[0]!;
+    expect(codes(m)).toEqual(["unpaired-reply"]);
+    expect(m.exchange).toMatchObject({ call: null, reply: m, rtt: null });
+    expect(sink.resolved).toEqual([m.exchange]);
+    expect(p.counts().orphanReplies).toBe(1);
+  });
+});
+
+describe("bounded pending table", () => {
+  it("evicts the oldest call beyond maxPendingCalls, and a late reply to it is unpaired", () => {
+    const { sink, p } = setup(withLimits({ maxPendingCalls: 3 }));
+    for (let i = 1; i <= 5; i++) p.udp(datagram(i, CLIENT, 706, SERVER, 2049, call({ xid: 0x10 + i })));
+    expect(sink.resolved.map((e) => e.xid)).toEqual([0x11, 0x12]);
+    expect(sink.resolved.every((e) => e.issues[0]!.code === "pending-evicted")).toBe(true);
+    // The eviction is reported right after the call that caused it.
+    expect(sink.events.slice(0, 7)).toEqual(["msg 1 call", "msg 2 call", "msg 3 call", "msg 4 call", "resolved 0", "msg 5 call", "resolved 1"]);
+    p.udp(datagram(6, SERVER, 2049, CLIENT, 706, reply(0x11)));
+    expect(codes(sink.messages[5])).toEqual(["unpaired-reply"]);
+    expect(sink.messages[5]!.issues[0]!.detail).toContain("frame 1");
+    p.finish();
+    expect(p.counts()).toMatchObject({ evicted: 2, unanswered: 3, unmatchedCalls: 5, orphanReplies: 1 });
+  });
+
+  it("gives up a call after replyTimeoutSeconds of capture time, before the message that passed it", () => {
+    const { sink, p } = setup(withLimits({ replyTimeoutSeconds: 10 }));
+    p.udp(datagram(1, CLIENT, 707, SERVER, 2049, call({ xid: 0x20 }), { ts: 100 }));
+    p.udp(datagram(2, CLIENT, 707, SERVER, 2049, call({ xid: 0x21 }), { ts: 105 }));
+    p.udp(datagram(3, CLIENT, 707, SERVER, 2049, call({ xid: 0x22 }), { ts: 111 }));
+    expect(sink.events).toEqual(["msg 1 call", "msg 2 call", "resolved 0", "msg 3 call"]);
+    expect(sink.resolved[0]!.issues.map((i) => i.code)).toEqual(["unanswered"]);
+    p.udp(datagram(4, SERVER, 2049, CLIENT, 707, reply(0x21), { ts: 112 }));
+    expect(sink.messages[3]!.exchange).toBe(sink.messages[1]!.exchange);
+    p.finish();
+    expect(sink.resolved.map((e) => e.xid)).toEqual([0x20, 0x21, 0x22]);
+    expect(sink.resolved[2]!.issues[0]!.detail).toContain("end of the capture");
+  });
+
+  it("bounds a flood of calls sharing one xid", () => {
+    const m = new XidMatcher(withLimits({ maxPendingCalls: 10_000 }));
+    const c = call({ xid: 0x99 });
+    const header = decodeRpcHeader(c).header;
+    if (header.kind !== "call") throw new Error("call expected");
+    for (let port = 1; port <= 200; port++) {
+      const msg: RpcMessage = {
+        seq: port, protocol: "onc-rpc", frame: port, frames: [port], tsSec: port, tsNsec: 0, transport: "udp", connId: null,
+        src: CLIENT, dst: SERVER, sport: port, dport: 2049, length: c.length, header, issues: [], exchange: null,
+      };
+      m.call(msg, header);
+    }
+    expect(m.pendingCount).toBe(64);
+    expect(m.counts.evicted).toBe(136);
+    expect(m.takeResolved()).toHaveLength(136);
+  });
+});
+
+describe("matching with concatenated TCP records", () => {
+  it("pairs many interleaved calls and replies arriving in a few chunks", () => {
+    const { sink, p } = setup();
+    const conn = connection(905, 2049, CLIENT, SERVER);
+    const calls = Array.from({ length: 20 }, (_, i) => record(call({ xid: 1000 + i, proc: i % 5 })));
+    const replies = Array.from({ length: 20 }, (_, i) => record(reply(1000 + 19 - i)));
+    p.tcpData(chunk(conn, 0, 1, concat(...calls.slice(0, 10))));
+    p.tcpData(chunk(conn, 0, 2, concat(...calls.slice(10))));
+    p.tcpData(chunk(conn, 1, 3, concat(...replies)));
+    p.finish();
+    expect(sink.messages).toHaveLength(40);
+    for (const m of sink.messages.slice(20)) {
+      expect(m.exchange!.call!.header!.xid).toBe(m.header!.xid);
+    }
+    expect(p.counts()).toMatchObject({ exchanges: 20, answered: 20, unmatchedCalls: 0, orphanReplies: 0 });
+  });
+});
