@@ -1,0 +1,141 @@
+/**
+ * `npm run bench`: rpcscope against tshark on the same generated captures, in the
+ * same run. Each command runs as a whole process, several times; we report the
+ * median wall time and the peak RSS (from /usr/bin/time -v when present, else by
+ * sampling /proc/PID/status VmHWM).
+ *
+ *   npm run bench -- [--exchanges 250000] [--runs 3] [--file existing.pcap] [--no-tshark]
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { generate } from "./generate-capture.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const CLI = join(ROOT, "dist", "ui", "cli.js");
+const FLOOR = join(ROOT, "dist", "bench", "read-floor.js");
+
+interface Measurement {
+  seconds: number;
+  peakRssMb: number;
+}
+
+function hasTimeV(): boolean {
+  return existsSync("/usr/bin/time") && spawnSync("/usr/bin/time", ["-v", "true"]).status === 0;
+}
+
+async function runOnce(cmd: string, args: readonly string[], useTimeV: boolean): Promise<Measurement> {
+  const start = process.hrtime.bigint();
+  const argv = useTimeV ? ["-v", cmd, ...args] : [...args];
+  const child = spawn(useTimeV ? "/usr/bin/time" : cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d: string) => {
+    stderr += d;
+    if (stderr.length > 1 << 20) stderr = stderr.slice(-65536);
+  });
+  let sampledKb = 0;
+  const sampler = useTimeV
+    ? null
+    : setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+          if (m) sampledKb = Math.max(sampledKb, Number(m[1]));
+        } catch {
+          // the process may have exited between ticks
+        }
+      }, 20);
+  const code: number = await new Promise((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+  if (sampler) clearInterval(sampler);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.slice(-2000)}`);
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return { seconds, peakRssMb: (m ? Number(m[1]) : sampledKb) / 1024 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function measure(cmd: string, args: readonly string[], runs: number, useTimeV: boolean): Promise<Measurement> {
+  const all: Measurement[] = [];
+  for (let i = 0; i < runs; i++) all.push(await runOnce(cmd, args, useTimeV));
+  return { seconds: median(all.map((m) => m.seconds)), peakRssMb: Math.max(...all.map((m) => m.peakRssMb)) };
+}
+
+function tsharkVersion(): string | null {
+  const r = spawnSync("tshark", ["--version"], { encoding: "utf8" });
+  return r.status === 0 ? (r.stdout.split("\n")[0] ?? null) : null;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      exchanges: { type: "string", default: "250000" },
+      runs: { type: "string", default: "3" },
+      file: { type: "string" },
+      "no-tshark": { type: "boolean", default: false },
+    },
+  });
+  const runs = Number(values.runs);
+  let file = values.file;
+  if (!file) {
+    const dir = join(ROOT, "bench", "out");
+    mkdirSync(dir, { recursive: true });
+    file = join(dir, `nfs-${values.exchanges}.pcap`);
+    if (!existsSync(file)) {
+      process.stdout.write(`generating ${file} (${values.exchanges} exchanges over 64 TCP connections)…\n`);
+      generate(file, Number(values.exchanges), 64, 1);
+    }
+  }
+  const useTimeV = hasTimeV();
+  const size = statSync(file).size;
+  const tshark = values["no-tshark"] ? null : tsharkVersion();
+  process.stdout.write(`file ${file}: ${(size / 1e6).toFixed(1)} MB; node ${process.version}; ${tshark ?? "tshark not run"}\n`);
+  process.stdout.write(`median of ${runs} runs; peak RSS via ${useTimeV ? "/usr/bin/time -v" : "/proc VmHWM sampling"}\n\n`);
+
+  const node = process.execPath;
+  const rows: [string, string, readonly string[]][] = [
+    ["read every frame (floor)", node, [FLOOR, file]],
+    ["rpcscope summary", node, [CLI, "summary", file]],
+    ["rpcscope summary --json", node, [CLI, "summary", "--json", file]],
+    ["rpcscope stats", node, [CLI, "stats", file]],
+    ["rpcscope summary --json -V (bodies)", node, [CLI, "summary", "--json", "-V", file]],
+  ];
+  if (tshark) {
+    rows.push(["tshark -Y rpc -T fields", "tshark", ["-r", file, "-Y", "rpc", "-T", "fields", "-e", "rpc.xid", "-e", "rpc.msgtyp", "-e", "rpc.procedure", "-e", "rpc.time"]]);
+    rows.push(["tshark -z rpc,srt,100003,3", "tshark", ["-r", file, "-q", "-z", "rpc,srt,100003,3"]]);
+    rows.push(["tshark -V (full decode)", "tshark", ["-r", file, "-V", "-Y", "rpc"]]);
+  }
+  const results = new Map<string, Measurement>();
+  process.stdout.write(`${"command".padEnd(40)} ${"median s".padStart(9)} ${"MB/s".padStart(8)} ${"peak RSS MB".padStart(12)}\n`);
+  for (const [label, cmd, args] of rows) {
+    try {
+      const m = await measure(cmd, args, label.startsWith("tshark -V") ? 1 : runs, useTimeV);
+      results.set(label, m);
+      process.stdout.write(
+        `${label.padEnd(40)} ${m.seconds.toFixed(2).padStart(9)} ${(size / 1e6 / m.seconds).toFixed(0).padStart(8)} ${m.peakRssMb.toFixed(0).padStart(12)}\n`,
+      );
+    } catch (err) {
+      process.stdout.write(`${label.padEnd(40)} FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+  const ratio = (a: string, b: string): string => {
+    const x = results.get(a);
+    const y = results.get(b);
+    return x && y ? `${(y.seconds / x.seconds).toFixed(1)}×` : "n/a";
+  };
+  process.stdout.write("\nratios (how many times faster than the second; floor ratio = how many times slower than a bare read):\n");
+  process.stdout.write(`  summary --json vs tshark -T fields:   ${ratio("rpcscope summary --json", "tshark -Y rpc -T fields")}\n`);
+  process.stdout.write(`  stats vs tshark -z rpc,srt:           ${ratio("rpcscope stats", "tshark -z rpc,srt,100003,3")}\n`);
+  process.stdout.write(`  bodies vs tshark -V:                  ${ratio("rpcscope summary --json -V (bodies)", "tshark -V (full decode)")}\n`);
+  const floor = results.get("read every frame (floor)");
+  for (const label of ["rpcscope summary --json", "rpcscope stats"]) {
+    const m = results.get(label);
+    if (floor && m) process.stdout.write(`  ${label} / floor: ${(m.seconds / floor.seconds).toFixed(1)}×\n`);
+  }
+}
+
+await main();

@@ -1,0 +1,15 @@
+/** The benchmark's floor: read every frame of a capture with our reader, nothing else. */
+import { readFrames } from "../capture/open-capture.js";
+
+const path = process.argv[2];
+if (!path) {
+  process.stderr.write("usage: read-floor FILE\n");
+  process.exit(2);
+}
+let frames = 0;
+let bytes = 0;
+for await (const frame of readFrames({ kind: "file", path })) {
+  frames++;
+  bytes += frame.bytes.length;
+}
+process.stdout.write(`${frames} frames, ${bytes} captured bytes\n`);

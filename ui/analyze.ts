@@ -1,0 +1,144 @@
+/**
+ * The one place the layers are wired together: capture source → frames →
+ * transport events → RPC messages and exchanges → (optionally) decoded bodies.
+ * Every view (summary, JSON, stats, diff, TUI) consumes this, so they agree.
+ */
+import { readFrameBatches, type CaptureSource } from "../capture/open-capture.js";
+import { PacketDecoder } from "../capture/packet-decoder.js";
+import { CaptureError, LinkType, secondsBetween, type Frame } from "../capture/frame.js";
+import type { Limits } from "../capture/limits.js";
+import { RpcPipeline, type StreamIssue } from "../dissect/rpc-pipeline.js";
+import type { Exchange, RpcMessage } from "../dissect/rpc-types.js";
+import type { Issue } from "../dissect/malformed.js";
+import type { DecodedField } from "../dissect/xdr-types.js";
+import type { ProgramRegistry } from "../dissect/registry.js";
+
+export interface AnalyzedMessage {
+  readonly msg: RpcMessage;
+  /** Seconds since the first frame of the capture. */
+  readonly time: number;
+  /** Decoded call arguments (calls only, when bodies are decoded and the procedure is known). */
+  readonly args: DecodedField | null;
+  /** Decoded results (replies matched to a known call with status SUCCESS). */
+  readonly res: DecodedField | null;
+  /** Problems found while decoding the body (malformed field, trailing bytes, unknown procedure). */
+  readonly bodyIssues: readonly Issue[];
+}
+
+export interface AnalyzeHandlers {
+  /** Every RPC message as soon as its last byte is seen (frame order). `record` is valid only during the call. */
+  message?(m: AnalyzedMessage, record: Uint8Array): void;
+  /** An exchange became final (reply seen, or call evicted / timed out / left unanswered at the end). */
+  exchangeResolved?(ex: Exchange): void;
+  /** Gaps, resyncs, frames that are not RPC, and other stream-level issues. */
+  streamIssue?(issue: StreamIssue): void;
+  /** Every frame, before it is decoded (for writers and progress). */
+  frame?(frame: Frame): void;
+}
+
+export interface AnalyzeOptions {
+  readonly limits: Limits;
+  /** When given, bodies are decoded with it. */
+  readonly registry: ProgramRegistry | null;
+  readonly decodeBodies: boolean;
+  readonly onProgress?: (bytesRead: number, totalBytes: number | null) => void;
+  /** Give the event loop a turn after each batch of frames (the TUI loads in the background). */
+  readonly yieldBetweenBatches?: boolean;
+  /** Extra framings (e.g. libvirt) to register on the pipeline. */
+  readonly configurePipeline?: (pipeline: RpcPipeline) => void;
+}
+
+export interface AnalyzeResult {
+  readonly frames: number;
+  readonly counts: ReturnType<RpcPipeline["counts"]>;
+  /** Set when the capture file ended in the middle of a packet or block. */
+  readonly truncation: CaptureError | null;
+}
+
+const SUPPORTED_LINK_TYPES: ReadonlySet<number> = new Set(Object.values(LinkType));
+
+/** Raised for conditions that make the whole input unusable (CLI exit status 2). */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+export async function analyzeCapture(
+  source: CaptureSource,
+  options: AnalyzeOptions,
+  handlers: AnalyzeHandlers,
+): Promise<AnalyzeResult> {
+  let t0Sec = 0;
+  let t0Nsec = 0;
+  let frames = 0;
+  let truncation: CaptureError | null = null;
+  const { registry, limits } = options;
+  const decodeBodies = options.decodeBodies && registry !== null;
+
+  const pipeline = new RpcPipeline(limits, {
+    message(msg, record, truncatedAt) {
+      if (!handlers.message) return;
+      let args: DecodedField | null = null;
+      let res: DecodedField | null = null;
+      let bodyIssues: readonly Issue[] = [];
+      const header = msg.header;
+      if (decodeBodies && registry && header) {
+        if (header.kind === "call") {
+          const out = registry.decodeCall(header, record, limits, truncatedAt ?? undefined);
+          args = out.args;
+          bodyIssues = out.issues;
+        } else {
+          const callHeader = msg.exchange?.call?.header;
+          if (callHeader && callHeader.kind === "call") {
+            const out = registry.decodeReply(callHeader, header, record, limits, truncatedAt ?? undefined);
+            res = out.res;
+            bodyIssues = out.issues;
+          }
+        }
+      }
+      const time = secondsBetween(t0Sec, t0Nsec, msg.tsSec, msg.tsNsec);
+      handlers.message({ msg, time, args, res, bodyIssues }, record);
+    },
+    exchangeResolved(ex) {
+      handlers.exchangeResolved?.(ex);
+    },
+    streamIssue(issue) {
+      handlers.streamIssue?.(issue);
+    },
+  });
+  options.configurePipeline?.(pipeline);
+  const decoder = new PacketDecoder(limits, pipeline);
+
+  const readOptions = {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    onTruncated(err: CaptureError) {
+      truncation = err;
+    },
+  };
+  try {
+    for await (const batch of readFrameBatches(source, readOptions)) {
+      for (const frame of batch) {
+        if (frames === 0) {
+          t0Sec = frame.tsSec;
+          t0Nsec = frame.tsNsec;
+          if (!SUPPORTED_LINK_TYPES.has(frame.linkType)) {
+            throw new InputError(`unsupported link type ${frame.linkType} in frame 1`);
+          }
+        }
+        frames++;
+        handlers.frame?.(frame);
+        decoder.push(frame);
+      }
+      if (options.yieldBetweenBatches) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } catch (err) {
+    // A capture cut short still yields everything before the cut; report, don't discard.
+    if (err instanceof CaptureError && frames > 0) truncation = err;
+    else throw err;
+  }
+  decoder.finish();
+  pipeline.finish();
+  return { frames, counts: pipeline.counts(), truncation };
+}

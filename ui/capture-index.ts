@@ -1,0 +1,531 @@
+/**
+ * The TUI's data source over a capture (file, standard input or live): one compact
+ * row per exchange, built in one ordered pass while the capture loads in the
+ * background. Record bytes go to a spill file; a row keeps offsets, and details are
+ * decoded again from those bytes when a row is opened.
+ */
+import type { Exchange, RpcCall, RpcMessage, RpcReply } from "../dissect/rpc-types.js";
+import type { ProgramRegistry } from "../dissect/registry.js";
+import type { Limits } from "../capture/limits.js";
+import type { Transport } from "../capture/transport.js";
+import { decodeRpcHeader } from "../dissect/rpc-header.js";
+import type { DecodedField } from "../dissect/xdr-types.js";
+import type { StreamIssue } from "../dissect/rpc-pipeline.js";
+import type { AnalyzedMessage, AnalyzeHandlers } from "./analyze.js";
+import type { Detail, DetailBytes, ExchangeRow, FilterResult, Progress, RowKind, TreeNode, TuiDataSource } from "./tui/data-source.js";
+import { compileFilter, type CompiledFilter } from "./filter/evaluate.js";
+import { FilterError } from "./filter/lexer.js";
+import { bodyErrorName, type NameLookup } from "./filter/fields.js";
+import { StatsCollector, formatStatsText, RttDistribution } from "./stats.js";
+import { SpillFile } from "./spill-file.js";
+import { callTree, replyTree, type MessageContext } from "./detail-model.js";
+import { messageInfo } from "./message-info.js";
+
+interface StoredMessage {
+  readonly frame: number;
+  readonly frames: readonly number[];
+  readonly tsSec: number;
+  readonly tsNsec: number;
+  readonly time: number;
+  readonly src: string;
+  readonly dst: string;
+  readonly sport: number;
+  readonly dport: number;
+  readonly connId: number | null;
+  readonly length: number;
+  readonly spillOffset: number;
+  /** Bytes stored (less than length when the capture cut the record). */
+  readonly stored: number;
+  readonly issues: readonly string[];
+}
+
+interface RowData {
+  readonly index: number;
+  kind: RowKind;
+  readonly firstFrame: number;
+  readonly time: number;
+  readonly transport: Transport;
+  readonly xid: number | null;
+  prog: number | null;
+  vers: number | null;
+  proc: number | null;
+  status: string;
+  isError: boolean;
+  rtt: number | null;
+  retransmits: number;
+  info: string;
+  call: StoredMessage | null;
+  reply: StoredMessage | null;
+  /** Conversation key: transport + both endpoints, order-independent. */
+  readonly conversation: string;
+  readonly client: string;
+  readonly server: string;
+}
+
+export interface CaptureIndexOptions {
+  readonly title: string;
+  readonly live: boolean;
+  readonly registry: ProgramRegistry;
+  readonly names: NameLookup;
+  readonly limits: Limits;
+}
+
+function endpoint(addr: string, port: number): string {
+  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+export class CaptureIndex implements TuiDataSource {
+  readonly title: string;
+  readonly live: boolean;
+  private readonly rows: RowData[] = [];
+  private readonly rowOfExchange = new Map<Exchange, RowData>();
+  private readonly spill = new SpillFile();
+  private readonly stats = new StatsCollector();
+  private readonly rtts = new RttDistribution();
+  private readonly listeners = new Set<() => void>();
+  private readonly bodyStatusOf = new WeakMap<Exchange, string | null>();
+  private view: number[] | null = null;
+  private filter: CompiledFilter | null = null;
+  private conversation: string | null = null;
+  private viewJob = 0;
+  private done = false;
+  private fraction: number | null = null;
+  private counts = { exchanges: 0, errors: 0, unmatched: 0, malformed: 0, gaps: 0 };
+  private notifyPending = false;
+
+  constructor(private readonly options: CaptureIndexOptions) {
+    this.title = options.title;
+    this.live = options.live;
+  }
+
+  /** Handlers to pass to analyzeCapture (with decodeBodies: true). */
+  handlers(): AnalyzeHandlers {
+    return {
+      message: (m, record) => this.onMessage(m, record),
+      exchangeResolved: (ex) => this.onResolved(ex),
+      streamIssue: (issue) => this.onStreamIssue(issue),
+    };
+  }
+
+  progressUpdate(bytesRead: number, total: number | null): void {
+    this.fraction = total ? Math.min(1, bytesRead / total) : null;
+  }
+
+  finished(): void {
+    this.done = true;
+    this.fraction = 1;
+    this.notify(true);
+  }
+
+  close(): void {
+    this.spill.close();
+  }
+
+  // ---- building -------------------------------------------------------------
+
+  private store(m: AnalyzedMessage, record: Uint8Array): StoredMessage {
+    const msg = m.msg;
+    return {
+      frame: msg.frame,
+      frames: msg.frames.length === 1 ? [msg.frame] : msg.frames.slice(),
+      tsSec: msg.tsSec,
+      tsNsec: msg.tsNsec,
+      time: m.time,
+      src: msg.src,
+      dst: msg.dst,
+      sport: msg.sport,
+      dport: msg.dport,
+      connId: msg.connId,
+      length: msg.length,
+      spillOffset: this.spill.append(record),
+      stored: record.length,
+      issues: msg.issues.length || m.bodyIssues.length ? [...msg.issues, ...m.bodyIssues].map((i) => `${i.code}: ${i.detail}`) : [],
+    };
+  }
+
+  private newRow(kind: RowKind, m: AnalyzedMessage, clientIsSrc: boolean): RowData {
+    const msg = m.msg;
+    const client = clientIsSrc ? endpoint(msg.src, msg.sport) : endpoint(msg.dst, msg.dport);
+    const server = clientIsSrc ? endpoint(msg.dst, msg.dport) : endpoint(msg.src, msg.sport);
+    const row: RowData = {
+      index: this.rows.length + 1,
+      kind,
+      firstFrame: msg.frame,
+      time: m.time,
+      transport: msg.transport,
+      xid: msg.header ? msg.header.xid : null,
+      prog: null,
+      vers: null,
+      proc: null,
+      status: "",
+      isError: false,
+      rtt: null,
+      retransmits: 0,
+      info: "",
+      call: null,
+      reply: null,
+      conversation: `${msg.transport} ${[client, server].sort().join(" ")}`,
+      client,
+      server,
+    };
+    this.rows.push(row);
+    if (this.view && this.matchesView(row)) this.view.push(this.rows.length - 1);
+    return row;
+  }
+
+  private onMessage(m: AnalyzedMessage, record: Uint8Array): void {
+    const { msg } = m;
+    const h = msg.header;
+    if (!h) {
+      const row = this.newRow("malformed", m, true);
+      row.call = this.store(m, record);
+      row.status = "malformed";
+      row.isError = true;
+      row.info = msg.issues.map((i) => i.detail).join("; ");
+      this.counts.malformed++;
+      this.notify();
+      return;
+    }
+    const ex = msg.exchange;
+    if (h.kind === "call") {
+      const known = ex ? this.rowOfExchange.get(ex) : undefined;
+      if (known) {
+        known.retransmits = ex!.retransmits;
+        return;
+      }
+      const row = this.newRow("unmatched-call", m, true);
+      row.prog = h.prog;
+      row.vers = h.vers;
+      row.proc = h.proc;
+      row.call = this.store(m, record);
+      row.status = "waiting";
+      row.info = messageInfo(m.args, null);
+      this.counts.exchanges++;
+      if (ex) this.rowOfExchange.set(ex, row);
+      this.notify();
+      return;
+    }
+    const row = ex ? this.rowOfExchange.get(ex) : undefined;
+    if (!row || row.reply) {
+      const orphan = this.newRow("orphan-reply", m, false);
+      orphan.reply = this.store(m, record);
+      orphan.status = h.status;
+      orphan.isError = h.status !== "SUCCESS";
+      orphan.info = "reply without a call in the capture";
+      this.counts.unmatched++;
+      this.notify();
+      return;
+    }
+    row.kind = "exchange";
+    row.reply = this.store(m, record);
+    row.rtt = ex!.rtt;
+    const bodyStatus = bodyErrorName(m.res);
+    if (ex) this.bodyStatusOf.set(ex, bodyStatus);
+    row.status = h.status === "SUCCESS" && bodyStatus ? bodyStatus : h.status;
+    row.isError = h.status !== "SUCCESS" || bodyStatus !== null;
+    const resInfo = messageInfo(null, m.res);
+    if (resInfo) row.info = row.info ? `${row.info} ${resInfo}` : resInfo;
+    if (row.isError) this.counts.errors++;
+    if (row.rtt !== null) this.rtts.add(row.rtt);
+    this.notify();
+  }
+
+  private onResolved(ex: Exchange): void {
+    const row = this.rowOfExchange.get(ex);
+    this.rowOfExchange.delete(ex);
+    this.stats.add(ex, this.options.names, null, this.bodyStatusOf.get(ex) ?? null);
+    if (row && !row.reply) {
+      row.status = "no reply";
+      this.counts.unmatched++;
+    }
+    if (row) row.retransmits = ex.retransmits;
+  }
+
+  private onStreamIssue(issue: StreamIssue): void {
+    if (issue.code !== "gap" && issue.code !== "resync" && issue.code !== "record-too-long") return;
+    const row: RowData = {
+      index: this.rows.length + 1,
+      kind: "gap",
+      firstFrame: issue.frame,
+      time: 0,
+      transport: "tcp",
+      xid: null,
+      prog: null,
+      vers: null,
+      proc: null,
+      status: issue.code,
+      isError: issue.code !== "gap",
+      rtt: null,
+      retransmits: 0,
+      info: issue.detail,
+      call: null,
+      reply: null,
+      conversation: `conn ${issue.connId ?? "?"}`,
+      client: "",
+      server: "",
+    };
+    this.rows.push(row);
+    if (this.view && this.matchesView(row)) this.view.push(this.rows.length - 1);
+    if (issue.code === "gap") this.counts.gaps++;
+    this.notify();
+  }
+
+  private notify(force = false): void {
+    if (force) {
+      for (const l of this.listeners) l();
+      return;
+    }
+    if (this.notifyPending) return;
+    this.notifyPending = true;
+    setTimeout(() => {
+      this.notifyPending = false;
+      for (const l of this.listeners) l();
+    }, 100);
+  }
+
+  // ---- the view ---------------------------------------------------------------
+
+  rowCount(): number {
+    return this.view ? this.view.length : this.rows.length;
+  }
+
+  private rowAt(position: number): RowData {
+    const i = this.view ? this.view[position]! : position;
+    return this.rows[i]!;
+  }
+
+  row(position: number): ExchangeRow {
+    const r = this.rowAt(position);
+    const names = this.options.names;
+    const program = r.prog === null ? "" : `${names.programName(r.prog) ?? r.prog} v${r.vers}`;
+    const procedure = r.prog === null ? "" : names.procedureName(r.prog, r.vers!, r.proc!);
+    return {
+      index: r.index,
+      kind: r.kind,
+      firstFrame: r.firstFrame,
+      time: r.time,
+      client: r.client,
+      server: r.server,
+      transport: r.transport,
+      xid: r.xid,
+      program,
+      procedure,
+      info: r.info,
+      status: r.status,
+      isError: r.isError,
+      rtt: r.rtt,
+      callBytes: r.call?.length ?? 0,
+      replyBytes: r.reply?.length ?? 0,
+      retransmits: r.retransmits,
+    };
+  }
+
+  positionOf(exchangeIndex: number): number {
+    const target = exchangeIndex - 1;
+    if (!this.view) return Math.min(Math.max(target, 0), this.rows.length);
+    let lo = 0;
+    let hi = this.view.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.view[mid]! < target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  nextError(position: number, direction: 1 | -1): number | null {
+    const n = this.rowCount();
+    for (let p = position + direction; p >= 0 && p < n; p += direction) {
+      if (this.rowAt(p).isError) return p;
+    }
+    return null;
+  }
+
+  setFilter(expression: string | null): FilterResult {
+    if (expression === null || expression.trim() === "") {
+      this.filter = null;
+    } else {
+      try {
+        this.filter = compileFilter(expression);
+      } catch (err) {
+        if (err instanceof FilterError) return { ok: false, column: Math.max(0, err.column - 1), message: err.message };
+        throw err;
+      }
+    }
+    this.rebuildView();
+    return { ok: true };
+  }
+
+  setConversation(exchangeIndex: number | null): void {
+    this.conversation = exchangeIndex === null ? null : (this.rows[exchangeIndex - 1]?.conversation ?? null);
+    this.rebuildView();
+  }
+
+  /** Rebuilds the filtered view in slices, so the UI stays responsive on large captures. */
+  private rebuildView(): void {
+    const job = ++this.viewJob;
+    if (!this.filter && !this.conversation) {
+      this.view = null;
+      this.notify(true);
+      return;
+    }
+    const view: number[] = [];
+    this.view = view;
+    let i = 0;
+    const step = () => {
+      if (job !== this.viewJob) return;
+      const end = Math.min(this.rows.length, i + 20_000);
+      for (; i < end; i++) if (this.matchesView(this.rows[i]!)) view.push(i);
+      this.notify(true);
+      if (i < this.rows.length) setImmediate(step);
+    };
+    step();
+  }
+
+  private matchesView(row: RowData): boolean {
+    if (this.conversation && row.conversation !== this.conversation) return false;
+    if (!this.filter) return true;
+    const subject = this.subjectFor(row, this.filter.needsBody);
+    return this.filter(subject);
+  }
+
+  /** Rebuilds just enough of the exchange from stored bytes for the filter to look at. */
+  private subjectFor(row: RowData, withBodies: boolean) {
+    const names = this.options.names;
+    const call = row.call ? this.reread(row.call, row.transport) : null;
+    const reply = row.reply ? this.reread(row.reply, row.transport) : null;
+    const ex: Exchange = {
+      id: row.index,
+      transport: row.transport,
+      xid: row.xid ?? 0,
+      call: call?.msg ?? null,
+      reply: reply?.msg ?? null,
+      retransmits: row.retransmits,
+      rtt: row.rtt,
+      issues: [],
+    };
+    if (call) call.msg.exchange = ex;
+    if (reply) reply.msg.exchange = ex;
+    let args: DecodedField | null = null;
+    let res: DecodedField | null = null;
+    if (withBodies) {
+      const decoded = this.decodeBodies(call, reply);
+      args = decoded.args;
+      res = decoded.res;
+    }
+    return { exchange: ex, message: null, args, res, names };
+  }
+
+  private reread(stored: StoredMessage, transport: Transport): { msg: RpcMessage; bytes: Uint8Array } | null {
+    const bytes = this.spill.read(stored.spillOffset, stored.stored);
+    let header: RpcCall | RpcReply | null = null;
+    try {
+      header = decodeRpcHeader(bytes, stored.length).header;
+    } catch {
+      header = null; // malformed rows keep header null, as they were indexed
+    }
+    const msg: RpcMessage = {
+      seq: 0,
+      protocol: "onc-rpc",
+      frame: stored.frame,
+      frames: stored.frames,
+      tsSec: stored.tsSec,
+      tsNsec: stored.tsNsec,
+      transport,
+      connId: stored.connId,
+      src: stored.src,
+      dst: stored.dst,
+      sport: stored.sport,
+      dport: stored.dport,
+      length: stored.length,
+      header,
+      issues: stored.issues.map((text) => {
+        const [code, ...rest] = text.split(": ");
+        return { code: code as RpcMessage["issues"][number]["code"], detail: rest.join(": ") };
+      }),
+      exchange: null,
+    };
+    return { msg, bytes };
+  }
+
+  private decodeBodies(
+    call: { msg: RpcMessage; bytes: Uint8Array } | null,
+    reply: { msg: RpcMessage; bytes: Uint8Array } | null,
+  ): { args: DecodedField | null; res: DecodedField | null; argsNote: string | null; resNote: string | null } {
+    const { registry, limits } = this.options;
+    let args: DecodedField | null = null;
+    let res: DecodedField | null = null;
+    let argsNote: string | null = null;
+    let resNote: string | null = null;
+    const ch = call?.msg.header;
+    const truncatedAt = (s: { msg: RpcMessage; bytes: Uint8Array }) => (s.bytes.length < s.msg.length ? s.bytes.length : undefined);
+    if (call && ch?.kind === "call") {
+      const out = registry.decodeCall(ch, call.bytes, limits, truncatedAt(call));
+      args = out.args;
+      if (!args) argsNote = out.issues.map((i) => i.detail).join("; ") || "not decoded";
+    }
+    const rh = reply?.msg.header;
+    if (reply && rh?.kind === "reply") {
+      if (ch?.kind === "call") {
+        const out = registry.decodeReply(ch, rh, reply.bytes, limits, truncatedAt(reply));
+        res = out.res;
+        if (!res) resNote = out.issues.map((i) => i.detail).join("; ") || (rh.status === "SUCCESS" ? "not decoded" : "none (error reply)");
+      } else resNote = "not decoded: the call is not in the capture";
+    }
+    return { args, res, argsNote, resNote };
+  }
+
+  async detail(exchangeIndex: number): Promise<Detail> {
+    const row = this.rows[exchangeIndex - 1];
+    if (!row) return { tree: [], bytes: [] };
+    if (row.kind === "gap") {
+      return { tree: [{ label: `${row.status} at frame ${row.firstFrame}: ${row.info}`, children: [] }], bytes: [] };
+    }
+    const names = this.options.names;
+    const call = row.call ? this.reread(row.call, row.transport) : null;
+    const reply = row.reply ? this.reread(row.reply, row.transport) : null;
+    const { args, res, argsNote, resNote } = this.decodeBodies(call, reply);
+    const tree: TreeNode[] = [];
+    const bytes: DetailBytes[] = [];
+    const ctx = (s: StoredMessage): MessageContext => ({
+      frame: s.frame, frames: s.frames, transport: row.transport, src: s.src, dst: s.dst,
+      sport: s.sport, dport: s.dport, length: s.length, time: s.time,
+    });
+    const issueNodes = (s: StoredMessage): TreeNode[] =>
+      s.issues.length ? [{ label: `Issues (${s.issues.length})`, children: s.issues.map((t) => ({ label: t, children: [], isError: true })), isError: true, key: "issues" }] : [];
+    if (call && row.call) {
+      const h = call.msg.header;
+      if (h?.kind === "call") tree.push(...callTree(names, ctx(row.call), h, args, argsNote));
+      else tree.push({ label: `Malformed message in frame ${row.call.frame}`, children: [], isError: true });
+      tree.push(...issueNodes(row.call));
+      bytes.push({ message: "call", bytes: call.bytes, frames: row.call.frames });
+    }
+    if (reply && row.reply) {
+      const h = reply.msg.header;
+      const ch = call?.msg.header;
+      if (h?.kind === "reply") tree.push(...replyTree(names, ctx(row.reply), h, ch?.kind === "call" ? ch : null, res, resNote));
+      tree.push(...issueNodes(row.reply));
+      bytes.push({ message: "reply", bytes: reply.bytes, frames: row.reply.frames });
+    } else if (row.kind === "unmatched-call") {
+      tree.push({ label: `No reply (${row.status})`, children: [], key: "noreply" });
+    }
+    return { tree, bytes };
+  }
+
+  progress(): Progress {
+    return { done: this.done, fraction: this.fraction, counts: { ...this.counts } };
+  }
+
+  statsLines(): readonly string[] {
+    return formatStatsText(this.stats.result(), 120).split("\n");
+  }
+
+  slowRtt(): number | null {
+    return this.rtts.count >= 20 ? this.rtts.percentile(95) : null;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * rpcscope command line. Subcommands share one option parser and one analysis
+ * pipeline (ui/analyze.ts). Usage errors and unusable input: one line on stderr,
+ * exit status 2, never a stack trace.
+ */
+import { parseArgs } from "node:util";
+import { CaptureError } from "../capture/frame.js";
+import { DEFAULT_LIMITS } from "../capture/limits.js";
+import { analyzeCapture, InputError, type AnalyzedMessage } from "./analyze.js";
+import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type CommonOptions } from "./cli-options.js";
+import { LineWriter } from "./line-writer.js";
+import { OrderedOutput } from "./ordered-output.js";
+import { summaryJson, summaryLine } from "./summary-format.js";
+import { treeLines } from "./body-format.js";
+import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
+import { FilterError } from "./filter/lexer.js";
+import type { NameLookup } from "./filter/fields.js";
+import { bodyErrorName } from "./filter/fields.js";
+import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
+import { namesFor } from "./names.js";
+import type { Exchange } from "../dissect/rpc-types.js";
+
+export const USAGE = `rpcscope — ONC-RPC (SunRPC) and XDR analyzer
+
+Usage:
+  rpcscope [FILE]                     terminal UI on a capture (summary when stdout is not a terminal)
+  rpcscope summary FILE|- [options]   one line per RPC message, then the totals
+  rpcscope stats FILE [--json]        per program/procedure: calls, errors, response times
+                                      (p50/p95/p99), per conversation and per client
+
+FILE is a pcap or pcapng capture, optionally gzip-compressed; '-' reads standard input
+(e.g. tcpdump -i lo -w - | rpcscope summary -).
+
+Options:
+  -Y, --filter EXPR      display filter, e.g. 'prog == nfs && proc == READ && rtt > 5ms',
+                         'status != SUCCESS', 'res.status == NFS3ERR_NOENT', 'op == READ'
+  --json                 NDJSON: one object per RPC message (see README for the keys)
+  -V, --verbose          decode every call's arguments and reply's results (tree lines,
+                         or args/res in --json)
+  --spec FILE.x          load an rpcgen .x specification (repeatable); overrides built-ins
+  --define NAME=VALUE    a constant the .x files use but do not define (repeatable)
+  --limit NAME=VALUE     change a resource limit, e.g. --limit maxRecordBytes=1048576
+                         (names: ${Object.keys(DEFAULT_LIMITS).join(", ")})
+  -h, --help             this help
+
+Environment:
+  RPCSCOPE_SPEC_PATH     colon-separated directories whose *.x files are loaded as specs
+
+Exit status: 0 success, 2 bad usage or unusable input.`;
+
+async function runSummary(file: string, opts: CommonOptions): Promise<number> {
+  const registry = await registryFor(opts);
+  const names = namesFor(registry);
+  const out = new LineWriter(1);
+  const filter = opts.filter;
+  // Lines are held until their exchange is resolved when the output needs the other
+  // side: JSON (peerFrame) and filters (a call line may be selected by its reply's status).
+  const ordered = opts.json || filter ? new OrderedOutput((line) => out.line(line)) : null;
+  const decodeBodies = opts.verbose || (filter?.needsBody ?? false);
+  const render = (m: AnalyzedMessage): string | null => {
+    if (filter && !filter({ exchange: m.msg.exchange, message: m.msg, args: m.args, res: m.res, names })) return null;
+    if (opts.json) return jsonSafeStringify(summaryJson(m, names, opts.verbose));
+    const lines = [summaryLine(m, names)];
+    if (opts.verbose) {
+      if (m.args) lines.push(...treeLines(m.args, "          "));
+      if (m.res) lines.push(...treeLines(m.res, "          "));
+    }
+    return lines.join("\n");
+  };
+  const result = await analyzeCapture(
+    sourceFor(file),
+    { limits: opts.limits, registry, decodeBodies },
+    {
+      message(m: AnalyzedMessage) {
+        if (ordered) ordered.push(m.msg, () => render(m));
+        else {
+          const text = render(m);
+          if (text !== null) out.line(text);
+        }
+      },
+      exchangeResolved(ex) {
+        ordered?.exchangeResolved(ex);
+      },
+      streamIssue(issue) {
+        if (!opts.json && !filter && (issue.code === "gap" || issue.code === "resync" || issue.code === "record-too-long")) {
+          out.line(`${String(issue.frame).padStart(6)}  ${issue.code}: ${escapeForTerminal(issue.detail)}`);
+        }
+      },
+    },
+  );
+  ordered?.finish();
+  const c = result.counts;
+  if (!opts.json) {
+    out.line("");
+    out.line(
+      `${result.frames} frames, ${c.messages} RPC messages (${c.calls} calls, ${c.replies} replies), ` +
+        `${c.exchanges} exchanges, ${c.unmatchedCalls} unmatched calls, ${c.orphanReplies} orphan replies, ` +
+        `${c.retransmissions} retransmissions, ${c.malformed} malformed, ${c.tcpGaps} TCP gaps`,
+    );
+  }
+  out.flush();
+  if (result.truncation) process.stderr.write(`rpcscope: warning: capture file is cut short: ${escapeForTerminal(result.truncation.message)}\n`);
+  return 0;
+}
+
+async function runStats(file: string, opts: CommonOptions): Promise<number> {
+  const registry = await registryFor(opts);
+  const names: NameLookup = namesFor(registry);
+  const stats = new StatsCollector();
+  const filter = opts.filter;
+  // The body status (NFS3ERR_NOENT…) of each reply, kept only until its exchange is final.
+  const bodyStatus = new WeakMap<Exchange, string | null>();
+  const replyRes = new WeakMap<Exchange, AnalyzedMessage>();
+  const result = await analyzeCapture(
+    sourceFor(file),
+    { limits: opts.limits, registry, decodeBodies: true },
+    {
+      message(m) {
+        const ex = m.msg.exchange;
+        if (!ex || m.msg.header?.kind !== "reply") return;
+        bodyStatus.set(ex, bodyErrorName(m.res));
+        if (filter?.needsBody) replyRes.set(ex, m);
+      },
+      exchangeResolved(ex) {
+        if (filter && !filter({ exchange: ex, message: null, args: null, res: replyRes.get(ex)?.res ?? null, names })) return;
+        stats.add(ex, names, null, bodyStatus.get(ex) ?? null);
+      },
+    },
+  );
+  const out = new LineWriter(1);
+  const report = stats.result();
+  if (opts.json) out.line(statsToJson(report));
+  else {
+    out.line(formatStatsText(report, process.stdout.columns ?? 120));
+    out.line(`${result.frames} frames, ${result.counts.messages} RPC messages`);
+  }
+  out.flush();
+  return 0;
+}
+
+async function runTuiOnFile(file: string, opts: CommonOptions): Promise<number> {
+  const registry = await registryFor(opts);
+  const names = namesFor(registry);
+  const { CaptureIndex } = await import("./capture-index.js");
+  const { runTui } = await import("./tui/app.js");
+  const index = new CaptureIndex({ title: file, live: false, registry, names, limits: opts.limits });
+  const source = sourceFor(file);
+  let loadError: unknown = null;
+  const loading = analyzeCapture(
+    source,
+    {
+      limits: opts.limits,
+      registry,
+      decodeBodies: true,
+      yieldBetweenBatches: true,
+      onProgress: (read, total) => index.progressUpdate(read, total),
+    },
+    index.handlers(),
+  ).then(
+    () => index.finished(),
+    (err: unknown) => {
+      loadError = err;
+      index.finished();
+    },
+  );
+  if (opts.filter) index.setFilter(opts.filter.source);
+  await runTui(index);
+  index.close();
+  if (loadError) throw loadError;
+  void loading;
+  return 0;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: COMMON_OPTIONS,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  const opts = commonOptions(values);
+  const [command, ...rest] = positionals;
+  switch (command) {
+    case "summary": {
+      if (rest.length !== 1) throw new UsageError("summary takes exactly one capture file (or '-')");
+      return runSummary(rest[0]!, opts);
+    }
+    case "stats": {
+      if (rest.length !== 1) throw new UsageError("stats takes exactly one capture file (or '-')");
+      return runStats(rest[0]!, opts);
+    }
+    case undefined:
+      throw new UsageError("no capture file given (see rpcscope --help)");
+    default: {
+      // `rpcscope FILE`: the TUI on a terminal, the summary otherwise.
+      if (rest.length !== 0) throw new UsageError(`unknown command '${escapeForTerminal(command)}' (see rpcscope --help)`);
+      if (process.stdout.isTTY && process.stdin.isTTY && !opts.json && command !== "-") return runTuiOnFile(command, opts);
+      return runSummary(command, opts);
+    }
+  }
+}
+
+export function errorLine(err: unknown): string | null {
+  if (err instanceof UsageError || err instanceof InputError) return err.message;
+  if (err instanceof CaptureError) return err.message;
+  if (err instanceof FilterError) return `bad filter: ${err.message}`;
+  if (err instanceof Error && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) return err.message;
+  if (err instanceof Error && err.name === "SchemaError") return err.message;
+  return null;
+}
+
