@@ -1,0 +1,209 @@
+/**
+ * Streaming capture readers: a file, standard input ("-") or any readable stream,
+ * pcap or pcapng, optionally gzip-compressed (detected by the 1f 8b magic). Memory
+ * stays flat: input is read in large chunks and frames are views into them.
+ *
+ * Truncation contract: a capture that ends inside a record yields every complete
+ * frame first; then, unless `onTruncated` is given, the generator throws a
+ * CaptureTruncatedError (a CaptureError whose `completeFrames` says how many frames
+ * came before the cut). With `onTruncated` the error is handed to it and the
+ * generator ends normally. Other CaptureErrors (bad magic, bad block) are thrown,
+ * also after every frame before the bad spot was yielded.
+ */
+import { createReadStream } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { CaptureError, type Frame } from "./frame.js";
+import { CaptureTruncatedError, FrameParser } from "./capture-format.js";
+
+export { FrameParser, CaptureTruncatedError, MAX_PACKET_BYTES, MAX_PCAPNG_BLOCK_BYTES } from "./capture-format.js";
+export type { CaptureFormat, CaptureInterface } from "./capture-format.js";
+
+export type CaptureSource =
+  | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "stdin" }
+  | { readonly kind: "stream"; readonly stream: NodeJS.ReadableStream; readonly name: string };
+
+export interface ReadFramesOptions {
+  /** Called after each chunk read: input bytes so far (compressed bytes for gzip) and the file size when known. */
+  onProgress?(bytesRead: number, totalBytes: number | null): void;
+  /** When given, a capture cut inside a record is reported here instead of being thrown. */
+  onTruncated?(error: CaptureTruncatedError): void;
+  /** Read size; default 4 MiB for files. */
+  chunkSize?: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+const GUNZIP_CHUNK_BYTES = 1024 * 1024;
+
+/** A readable name for messages: the path, "standard input" or the stream's name. */
+export function describeSource(source: CaptureSource): string {
+  return source.kind === "file" ? source.path : source.kind === "stdin" ? "standard input" : source.name;
+}
+
+/**
+ * A plain Uint8Array view of a Buffer (no copy). Frames must not be Buffers: a
+ * consumer that keeps bytes copies them with slice(), which on a Buffer is a view.
+ */
+function plain(chunk: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(chunk) ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : chunk;
+}
+
+async function* rawChunks(source: CaptureSource, options: ReadFramesOptions): AsyncGenerator<Uint8Array> {
+  let stream: NodeJS.ReadableStream;
+  let total: number | null = null;
+  if (source.kind === "file") {
+    const info = await stat(source.path);
+    if (info.isFile()) total = info.size;
+    stream = createReadStream(source.path, { highWaterMark: options.chunkSize ?? DEFAULT_CHUNK_BYTES });
+  } else if (source.kind === "stdin") {
+    stream = process.stdin;
+  } else {
+    stream = source.stream;
+  }
+  let read = 0;
+  for await (const piece of stream) {
+    const chunk = typeof piece === "string" ? Buffer.from(piece, "latin1") : piece;
+    if (chunk.length === 0) continue;
+    read += chunk.length;
+    options.onProgress?.(read, total);
+    yield plain(chunk);
+  }
+}
+
+async function* replay(first: Uint8Array, rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield first;
+  for (;;) {
+    const next = await rest.next();
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+/**
+ * The capture's bytes, decompressed when they start with the gzip magic. A gzip
+ * stream that is cut off or corrupt ends in a CaptureError (CaptureTruncatedError
+ * for a cut) after all bytes that could be decompressed.
+ */
+export async function* captureBytes(source: CaptureSource, options: ReadFramesOptions = {}): AsyncGenerator<Uint8Array> {
+  const input = rawChunks(source, options);
+  // Collect at least two bytes to look for the gzip magic (stdin may deliver one byte).
+  let head: Uint8Array = new Uint8Array(0);
+  while (head.length < 2) {
+    const next = await input.next();
+    if (next.done) break;
+    head = head.length === 0 ? next.value : plain(Buffer.concat([head, next.value]));
+  }
+  if (head.length === 0) return;
+  if (!(head[0] === 0x1f && head[1] === 0x8b)) {
+    yield head;
+    yield* input;
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
+  const compressed = Readable.from(replay(head, input), { objectMode: false });
+  compressed.on("error", (err) => gunzip.destroy(err));
+  compressed.pipe(gunzip);
+  let produced = 0;
+  try {
+    for await (const out of gunzip as AsyncIterable<Buffer>) {
+      produced += out.length;
+      yield plain(out);
+    }
+  } catch (err) {
+    if (err instanceof CaptureError) throw err;
+    const code = (err as { code?: unknown }).code;
+    if (code === "Z_BUF_ERROR") {
+      throw new CaptureTruncatedError(produced, `gzip data is cut short after ${produced} decompressed bytes`, -1);
+    }
+    if (typeof code === "string" && code.startsWith("Z_")) {
+      throw new CaptureError(produced, `corrupt gzip data after ${produced} decompressed bytes: ${(err as Error).message}`);
+    }
+    throw err;
+  } finally {
+    compressed.destroy();
+  }
+}
+
+/** Frames in batches (one per input chunk): the cheapest way to consume a capture. */
+export async function* readFrameBatches(source: CaptureSource, options: ReadFramesOptions = {}): AsyncGenerator<Frame[]> {
+  const parser = new FrameParser();
+  try {
+    for await (const chunk of captureBytes(source, options)) {
+      const frames = parser.push(chunk);
+      if (frames.length > 0) yield frames;
+    }
+    parser.finish();
+  } catch (err) {
+    if (err instanceof CaptureTruncatedError) {
+      // A gzip cut also leaves the parser mid-record; report it with the frame count.
+      const report = err.completeFrames >= 0 ? err : new CaptureTruncatedError(err.fileOffset, err.message, parser.frames);
+      if (options.onTruncated) {
+        options.onTruncated(report);
+        return;
+      }
+      throw report;
+    }
+    throw err;
+  }
+}
+
+/** Every frame of the capture, in file order. See the module comment for truncation. */
+export async function* readFrames(source: CaptureSource, options: ReadFramesOptions = {}): AsyncGenerator<Frame> {
+  for await (const batch of readFrameBatches(source, options)) {
+    for (const frame of batch) yield frame;
+  }
+}
+
+/**
+ * Re-reads one frame's captured bytes from an uncompressed capture file, given its
+ * `fileOffset` and captured length (as the TUI does to show bytes on demand).
+ */
+export async function readFrameBytesAt(path: string, fileOffset: number, length: number): Promise<Uint8Array> {
+  const reader = await FrameByteReader.open(path);
+  try {
+    return await reader.read(fileOffset, length);
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Keeps a capture file open for repeated readFrameBytesAt-style reads. */
+export class FrameByteReader {
+  private constructor(
+    private readonly handle: Awaited<ReturnType<typeof open>>,
+    readonly path: string,
+  ) {}
+
+  static async open(path: string): Promise<FrameByteReader> {
+    const handle = await open(path, "r");
+    const magic = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(magic, 0, 2, 0);
+    if (bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
+      await handle.close();
+      throw new CaptureError(0, `${path} is gzip-compressed: frames cannot be re-read by offset`);
+    }
+    return new FrameByteReader(handle, path);
+  }
+
+  async read(fileOffset: number, length: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(fileOffset) || fileOffset < 0 || !Number.isSafeInteger(length) || length < 0 || length > 16 * 1024 * 1024) {
+      throw new RangeError(`bad frame position ${fileOffset}+${length}`);
+    }
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(out, done, length - done, fileOffset + done);
+      if (bytesRead === 0) {
+        throw new CaptureError(fileOffset + done, `${this.path} ends before the ${length} frame bytes at offset ${fileOffset}`);
+      }
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

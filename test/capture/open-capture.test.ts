@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { CaptureError, LinkType, type Frame } from "../../capture/frame.js";
+import {
+  CaptureTruncatedError, FrameByteReader, readFrameBatches, readFrameBytesAt, readFrames, type CaptureSource, type ReadFramesOptions,
+} from "../../capture/open-capture.js";
+import { MemorySink, PcapWriter, PcapngWriter } from "../../capture/capture-writer.js";
+import { hexOf, pseudoRandomBytes } from "./helpers.js";
+
+let dir = "";
+const packets = Array.from({ length: 300 }, (_, i) => pseudoRandomBytes(60 + ((i * 37) % 1400), i + 1));
+// Compared as hex: vitest's deep equality on typed arrays is very slow for this many bytes.
+const packetsHex = packets.map(hexOf);
+
+function pcapBytes(): Uint8Array {
+  const sink = new MemorySink();
+  const w = new PcapWriter(sink, { linkType: LinkType.ETHERNET, nanosecond: true });
+  packets.forEach((p, i) => w.writeFrame({ tsSec: 1_700_000_000 + i, tsNsec: i * 3, bytes: p }));
+  w.flush();
+  return sink.bytes();
+}
+
+async function collect(source: CaptureSource, options: ReadFramesOptions = {}): Promise<{ frames: Frame[]; copies: Uint8Array[]; error: unknown }> {
+  const frames: Frame[] = [];
+  const copies: Uint8Array[] = [];
+  let error: unknown = null;
+  try {
+    for await (const f of readFrames(source, options)) {
+      frames.push(f);
+      copies.push(f.bytes.slice());
+    }
+  } catch (err) {
+    error = err;
+  }
+  return { frames, copies, error };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "rpcscope-capture-"));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("readFrames", () => {
+  it("reads a pcap file in chunks, with progress, and frames identical to the packets written", async () => {
+    const file = join(dir, "a.pcap");
+    const bytes = pcapBytes();
+    writeFileSync(file, bytes);
+    const progress: [number, number | null][] = [];
+    const { frames, copies, error } = await collect({ kind: "file", path: file }, { chunkSize: 64 * 1024, onProgress: (r, t) => progress.push([r, t]) });
+    expect(error).toBeNull();
+    expect(frames).toHaveLength(300);
+    expect(copies.map(hexOf)).toEqual(packetsHex);
+    expect(frames.map((f) => f.no)).toEqual(packets.map((_, i) => i + 1));
+    expect(frames[299]).toMatchObject({ tsSec: 1_700_000_299, tsNsec: 897 });
+    // Plain Uint8Arrays, so that a consumer's slice() copies (Buffer#slice would not).
+    expect(frames.some((f) => Buffer.isBuffer(f.bytes))).toBe(false);
+    expect(progress.length).toBeGreaterThan(3);
+    expect(progress.at(-1)).toEqual([bytes.length, bytes.length]);
+  });
+
+  it("reads gzip-compressed captures transparently (pcap and pcapng)", async () => {
+    const file = join(dir, "a.pcap.gz");
+    writeFileSync(file, gzipSync(pcapBytes()));
+    const { copies, error } = await collect({ kind: "file", path: file });
+    expect(error).toBeNull();
+    expect(copies.map(hexOf)).toEqual(packetsHex);
+
+    const sink = new MemorySink();
+    const w = new PcapngWriter(sink);
+    w.addInterface({ linkType: LinkType.RAW, tsResolution: 9 });
+    w.writeFrame(0, { tsSec: 5, tsNsec: 6, bytes: Uint8Array.of(0x45) });
+    w.flush();
+    const stream = Readable.from([Buffer.from(gzipSync(sink.bytes()))]);
+    const ng = await collect({ kind: "stream", stream, name: "test" });
+    expect(ng.frames.map((f) => [f.tsSec, f.tsNsec, f.linkType])).toEqual([[5, 6, LinkType.RAW]]);
+  });
+
+  it("reads a stream delivered in tiny pieces (1 byte first) like a pipe", async () => {
+    const bytes = pcapBytes();
+    const pieces: Buffer[] = [Buffer.from(bytes.subarray(0, 1))];
+    for (let i = 1; i < bytes.length; i += 997) pieces.push(Buffer.from(bytes.subarray(i, i + 997)));
+    const { copies, error } = await collect({ kind: "stream", stream: Readable.from(pieces), name: "pipe" });
+    expect(error).toBeNull();
+    expect(copies.map(hexOf)).toEqual(packetsHex);
+  });
+
+  it("reads standard input for the 'stdin' source", async () => {
+    const fake = Readable.from([Buffer.from(pcapBytes())]);
+    const spy = vi.spyOn(process, "stdin", "get").mockReturnValue(fake as unknown as typeof process.stdin);
+    try {
+      const { frames, error } = await collect({ kind: "stdin" });
+      expect(error).toBeNull();
+      expect(frames).toHaveLength(300);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("yields every complete frame of a cut file, then throws CaptureTruncatedError (or reports it to onTruncated)", async () => {
+    const bytes = pcapBytes();
+    const file = join(dir, "cut.pcap");
+    const cutAt = bytes.length - 10;
+    writeFileSync(file, bytes.subarray(0, cutAt));
+    const thrown = await collect({ kind: "file", path: file }, { chunkSize: 4096 });
+    expect(thrown.frames).toHaveLength(299);
+    expect(thrown.error).toBeInstanceOf(CaptureTruncatedError);
+    expect((thrown.error as CaptureTruncatedError).completeFrames).toBe(299);
+
+    const reported: CaptureTruncatedError[] = [];
+    const quiet = await collect({ kind: "file", path: file }, { onTruncated: (e) => reported.push(e) });
+    expect(quiet.error).toBeNull();
+    expect(quiet.frames).toHaveLength(299);
+    expect(reported.map((e) => e.fileOffset)).toEqual([thrown.frames[298]!.fileOffset + packets[298]!.length]);
+
+    // A cut gzip stream: frames before the cut, then a truncation error.
+    const gz = gzipSync(bytes);
+    const gzFile = join(dir, "cut.pcap.gz");
+    writeFileSync(gzFile, gz.subarray(0, Math.floor(gz.length * 0.6)));
+    const g = await collect({ kind: "file", path: gzFile });
+    expect(g.frames.length).toBeGreaterThan(10);
+    expect(g.frames.length).toBeLessThan(300);
+    expect(g.error).toBeInstanceOf(CaptureTruncatedError);
+    expect((g.error as Error).message).toMatch(/gzip data is cut short/);
+    expect((g.error as CaptureTruncatedError).completeFrames).toBe(g.frames.length);
+  });
+
+  it("reports corrupt gzip data and non-capture input as CaptureError", async () => {
+    const gz = gzipSync(pcapBytes());
+    gz.writeUInt8((gz[40] as number) ^ 0xff, 40); // inside the deflate data
+    gz.writeUInt8((gz[gz.length - 30] as number) ^ 0xff, gz.length - 30);
+    const bad = await collect({ kind: "stream", stream: Readable.from([Buffer.from(gz)]), name: "x" });
+    expect(bad.error).toBeInstanceOf(CaptureError);
+
+    const text = await collect({ kind: "stream", stream: Readable.from([Buffer.from("hello world, not a capture")]), name: "x" });
+    expect(text.error).toBeInstanceOf(CaptureError);
+    expect((text.error as Error).message).toMatch(/not a pcap or pcapng capture: first bytes 68 65 6c 6c/);
+
+    const empty = await collect({ kind: "stream", stream: Readable.from([]), name: "x" });
+    expect(empty.frames).toEqual([]);
+  });
+
+  it("batches frames per chunk", async () => {
+    const file = join(dir, "b.pcap");
+    writeFileSync(file, pcapBytes());
+    let batches = 0;
+    let total = 0;
+    for await (const batch of readFrameBatches({ kind: "file", path: file }, { chunkSize: 32 * 1024 })) {
+      batches++;
+      total += batch.length;
+    }
+    expect(total).toBe(300);
+    expect(batches).toBeGreaterThan(5);
+  });
+});
+
+describe("re-reading frame bytes", () => {
+  it("reads a frame's bytes again from its fileOffset", async () => {
+    const file = join(dir, "r.pcap");
+    writeFileSync(file, pcapBytes());
+    const { frames } = await collect({ kind: "file", path: file });
+    const f = frames[123] as Frame;
+    expect(await readFrameBytesAt(file, f.fileOffset, f.bytes.length)).toEqual(packets[123]);
+    const reader = await FrameByteReader.open(file);
+    try {
+      for (const i of [0, 299, 7]) {
+        const fr = frames[i] as Frame;
+        expect(await reader.read(fr.fileOffset, fr.bytes.length)).toEqual(packets[i]);
+      }
+      await expect(reader.read(10_000_000, 10)).rejects.toBeInstanceOf(CaptureError);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it("refuses gzip files", async () => {
+    const file = join(dir, "r.pcap.gz");
+    writeFileSync(file, gzipSync(pcapBytes()));
+    await expect(readFrameBytesAt(file, 40, 10)).rejects.toThrow(/gzip-compressed/);
+  });
+});
