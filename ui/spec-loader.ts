@@ -1,0 +1,133 @@
+/**
+ * Finds and loads `.x` specifications into a ProgramRegistry:
+ * 1. every built-in `dissect/specs/*.x` (each file on its own: they are independent),
+ * 2. each directory in RPCSCOPE_SPEC_PATH (colon-separated; a directory's `*.x`
+ *    files load together, so they may use each other's types),
+ * 3. the `--spec` files (together, in the order given).
+ * Later sources override earlier ones for the same (program, version). A quoted
+ * `#include "file"` in a user spec is followed (relative to the including file)
+ * when that file is not loaded already, as cpp would for rpcgen.
+ * Errors are thrown as SchemaError (file:line:col).
+ */
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ProgramRegistry } from "../dissect/registry.js";
+import { compileSchema, type SourceText } from "../dissect/xdr/load-schema.js";
+import type { Schema } from "../dissect/xdr/schema.js";
+import { SchemaError } from "../dissect/xdr/schema-error.js";
+
+export interface LoadRegistryOptions {
+  readonly userSpecs: readonly string[];
+  readonly defines: ReadonlyMap<string, number>;
+  /** Value of RPCSCOPE_SPEC_PATH. */
+  readonly specPathEnv?: string;
+  /** Directory of the built-in specs (default: found from this module's location). */
+  readonly builtinDir?: string;
+}
+
+/** Most files one load may pull in through `#include`. */
+const MAX_INCLUDED_FILES = 256;
+
+export async function loadRegistry(options: LoadRegistryOptions): Promise<ProgramRegistry> {
+  const registry = new ProgramRegistry();
+  const builtinDir = options.builtinDir ?? builtinSpecDir();
+  for (const path of listSpecFiles(builtinDir)) {
+    registry.addSchema(loadGroup([path], options.defines, false), { source: "builtin" });
+  }
+  for (const dir of (options.specPathEnv ?? "").split(":")) {
+    if (!dir || !isDirectory(dir)) continue;
+    const files = listSpecFiles(dir);
+    if (files.length) registry.addSchema(loadGroup(files, options.defines, true), { source: "user" });
+  }
+  if (options.userSpecs.length) {
+    registry.addSchema(loadGroup(options.userSpecs, options.defines, true), { source: "user" });
+  }
+  return registry;
+}
+
+/** Loads files as one schema (following `#include "…"` when asked); throws SchemaError. */
+export function loadSpecFiles(paths: readonly string[], defines: ReadonlyMap<string, number>): Schema {
+  return loadGroup(paths, defines, true);
+}
+
+function loadGroup(paths: readonly string[], defines: ReadonlyMap<string, number>, followIncludes: boolean): Schema {
+  const sources: SourceText[] = [];
+  const seen = new Set<string>();
+  const add = (path: string, from?: { file: string; line: number; col: number }): void => {
+    const key = canonical(path);
+    if (seen.has(key)) return;
+    seen.add(key);
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      if (from) throw new SchemaError(from.file, from.line, from.col, `cannot read included file '${path}': ${why}`);
+      throw new SchemaError(path, 1, 1, `cannot read specification: ${why}`);
+    }
+    sources.push({ path, text });
+  };
+  for (const p of paths) add(p);
+  for (let round = 0; followIncludes; round++) {
+    const result = compileSchema(sources, { defines });
+    let added = false;
+    for (const file of result.files) {
+      for (const inc of file.includes) {
+        const target = resolve(dirname(file.path), inc.path);
+        if (seen.has(canonical(target))) continue;
+        if (!existsSync(target)) continue; // cpp would fail; the undefined names will say what is missing
+        if (sources.length >= MAX_INCLUDED_FILES) {
+          throw new SchemaError(inc.pos.file, inc.pos.line, inc.pos.col, `more than ${MAX_INCLUDED_FILES} files included`);
+        }
+        add(target, inc.pos);
+        added = true;
+      }
+    }
+    if (!added) {
+      if (!result.schema) throw SchemaError.combine(result.errors);
+      return result.schema;
+    }
+  }
+  const result = compileSchema(sources, { defines });
+  if (!result.schema) throw SchemaError.combine(result.errors);
+  return result.schema;
+}
+
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function listSpecFiles(dir: string): string[] {
+  if (!isDirectory(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".x"))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/**
+ * `<root>/dissect/specs`, found from this module: sources run from `<root>/ui/`,
+ * compiled code from `<root>/dist/ui/`; the specs are only in the source tree.
+ */
+export function builtinSpecDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, "dissect", "specs");
+    if (isDirectory(candidate) && existsSync(join(dir, "package.json"))) return candidate;
+    dir = dirname(dir);
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "dissect", "specs");
+}
