@@ -10,7 +10,7 @@ import { analyzeCapture, InputError, type AnalyzedMessage } from "./analyze.js";
 import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type CommonOptions } from "./cli-options.js";
 import { LineWriter } from "./line-writer.js";
 import { OrderedOutput } from "./ordered-output.js";
-import { summaryJson, summaryLine } from "./summary-format.js";
+import { LineCache, summaryJson, summaryJsonLine, summaryLine } from "./summary-format.js";
 import { treeLines } from "./body-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
@@ -57,10 +57,11 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // side: JSON (peerFrame) and filters (a call line may be selected by its reply's status).
   const ordered = opts.json || filter ? new OrderedOutput((line) => out.line(line)) : null;
   const decodeBodies = opts.verbose || (filter?.needsBody ?? false);
+  const cache = new LineCache(names);
   const render = (m: AnalyzedMessage): string | null => {
     if (filter && !filter({ exchange: m.msg.exchange, message: m.msg, args: m.args, res: m.res, names })) return null;
-    if (opts.json) return jsonSafeStringify(summaryJson(m, names, opts.verbose));
-    const lines = [summaryLine(m, names)];
+    if (opts.json) return opts.verbose ? jsonSafeStringify(summaryJson(m, names, true)) : summaryJsonLine(m, cache);
+    const lines = [summaryLine(m, names, "", cache)];
     if (opts.verbose) {
       if (m.args) lines.push(...treeLines(m.args, "          "));
       if (m.res) lines.push(...treeLines(m.res, "          "));

@@ -1,34 +1,46 @@
 /**
- * Buffered line output to a file descriptor: one write per ~64 KiB instead of one
- * per line. Writes synchronously so output order is deterministic and a closed pipe
- * (`| head`) ends the program quietly instead of buffering without bound.
+ * Buffered line output to a file descriptor: text is encoded straight into one
+ * 1 MiB buffer and written when it fills, so there is no per-line join or Buffer.
+ * Writes synchronously so output order is deterministic and a closed pipe
+ * (`| head`) ends output quietly instead of buffering without bound.
  */
 import { writeSync } from "node:fs";
 
 export class LineWriter {
-  private parts: string[] = [];
-  private size = 0;
+  private readonly buf: Buffer;
+  private pos = 0;
   closed = false;
 
-  constructor(private readonly fd: number, private readonly flushAt = 64 * 1024) {}
+  constructor(private readonly fd: number, size = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
 
   line(text: string): void {
     if (this.closed) return;
-    this.parts.push(text, "\n");
-    this.size += text.length + 1;
-    if (this.size >= this.flushAt) this.flush();
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; check before encoding.
+    if (this.pos + text.length * 3 + 1 > this.buf.length) {
+      this.flush();
+      if (text.length * 3 + 1 > this.buf.length) {
+        this.writeAll(Buffer.from(text + "\n", "utf8"));
+        return;
+      }
+    }
+    this.pos += this.buf.write(text, this.pos, "utf8");
+    this.buf[this.pos++] = 0x0a;
   }
 
   flush(): void {
-    if (this.closed || this.parts.length === 0) return;
-    const data = this.parts.join("");
-    this.parts = [];
-    this.size = 0;
-    let buf = Buffer.from(data, "utf8");
-    while (buf.length > 0) {
+    if (this.closed || this.pos === 0) return;
+    const n = this.pos;
+    this.pos = 0;
+    this.writeAll(this.buf.subarray(0, n));
+  }
+
+  private writeAll(data: Uint8Array): void {
+    let off = 0;
+    while (off < data.length) {
       try {
-        const n = writeSync(this.fd, buf);
-        buf = buf.subarray(n);
+        off += writeSync(this.fd, data, off, data.length - off);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "EAGAIN") continue;

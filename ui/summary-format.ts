@@ -5,7 +5,7 @@
 import type { Exchange, RpcMessage } from "../dissect/rpc-types.js";
 import type { AnalyzedMessage } from "./analyze.js";
 import { toJsonValue, type JsonValue } from "./body-format.js";
-import { escapeForTerminal } from "./text-safety.js";
+import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 
 export interface Names {
   programName(prog: number): string | undefined;
@@ -47,41 +47,109 @@ export function programLabel(names: Names, prog: number, vers: number): string {
   return `${name ?? `prog-${prog}`} v${vers}`;
 }
 
+/**
+ * Strings that repeat on every line (endpoints, "nfs v3 READ") are built once and
+ * reused: formatting, not decoding, is what a summary of a big capture spends on.
+ */
+export class LineCache {
+  private readonly endpoints = new Map<string, Map<number, string>>();
+  private readonly labels = new Map<number, Map<number, string>>();
+  constructor(private readonly names: Names) {}
+
+  endpoint(addr: string, port: number): string {
+    let byPort = this.endpoints.get(addr);
+    if (!byPort) {
+      if (this.endpoints.size > 4096) this.endpoints.clear();
+      byPort = new Map();
+      this.endpoints.set(addr, byPort);
+    }
+    let s = byPort.get(port);
+    if (s === undefined) {
+      s = endpoint(addr, port);
+      byPort.set(port, s);
+    }
+    return s;
+  }
+
+  private readonly jsonNames = new Map<number, Map<number, string>>();
+
+  /** `"progName":…,"procName":…` for the NDJSON line, built once per procedure. */
+  namesJson(prog: number, vers: number, proc: number): string {
+    const build = () =>
+      `"progName":${jsonSafeStringify(this.names.programName(prog) ?? null)},"procName":${jsonSafeStringify(this.names.procedureName(prog, vers, proc))}`;
+    if (vers >= 0x10000 || proc >= 0x10000) return build();
+    let inner = this.jsonNames.get(prog);
+    if (!inner) {
+      if (this.jsonNames.size > 4096) this.jsonNames.clear();
+      inner = new Map();
+      this.jsonNames.set(prog, inner);
+    }
+    const key = vers * 0x10000 + proc;
+    let s = inner.get(key);
+    if (s === undefined) {
+      s = build();
+      inner.set(key, s);
+    }
+    return s;
+  }
+
+  /** "portmapper v2 GETPORT" (escaped: names may come from a user's .x file). */
+  label(prog: number, vers: number, proc: number): string {
+    const small = vers < 0x10000 && proc < 0x10000;
+    if (!small) return escapeForTerminal(`${programLabel(this.names, prog, vers)} ${this.names.procedureName(prog, vers, proc)}`);
+    let inner = this.labels.get(prog);
+    if (!inner) {
+      if (this.labels.size > 4096) this.labels.clear();
+      inner = new Map();
+      this.labels.set(prog, inner);
+    }
+    const key = vers * 0x10000 + proc;
+    let s = inner.get(key);
+    if (s === undefined) {
+      s = escapeForTerminal(`${programLabel(this.names, prog, vers)} ${this.names.procedureName(prog, vers, proc)}`);
+      inner.set(key, s);
+    }
+    return s;
+  }
+}
+
+const xidHex = (xid: number) => {
+  const h = xid.toString(16);
+  return h.length >= 8 ? h : "00000000".slice(h.length) + h;
+};
+
 /** One text line per message, as `rpcscope summary` prints it. */
-export function summaryLine(m: AnalyzedMessage, names: Names, extraInfo = ""): string {
+export function summaryLine(m: AnalyzedMessage, names: Names, extraInfo = "", cache: LineCache = new LineCache(names)): string {
   const { msg } = m;
-  const parts: string[] = [
-    String(msg.frame).padStart(6),
-    m.time.toFixed(6).padStart(12),
-    `${endpoint(msg.src, msg.sport)} → ${endpoint(msg.dst, msg.dport)}`,
-    msg.transport.toUpperCase(),
-  ];
+  let line = `${String(msg.frame).padStart(6)}  ${m.time.toFixed(6).padStart(12)}  ${cache.endpoint(msg.src, msg.sport)} → ${cache.endpoint(msg.dst, msg.dport)}  ${msg.transport === "tcp" ? "TCP" : "UDP"}`;
   const h = msg.header;
   if (!h) {
     const why = msg.issues.map((i) => i.detail).join("; ");
-    parts.push(`MALFORMED ${escapeForTerminal(why)}`);
-    return parts.join("  ");
+    return `${line}  MALFORMED ${escapeForTerminal(why)}`;
   }
-  parts.push(`xid=0x${h.xid.toString(16).padStart(8, "0")}`);
+  line += `  xid=0x${xidHex(h.xid)}`;
   const triple = callTriple(msg);
-  const what = triple
-    ? `${programLabel(names, triple.prog, triple.vers)} ${names.procedureName(triple.prog, triple.vers, triple.proc)}`
-    : "(no call seen)";
+  const what = triple ? cache.label(triple.prog, triple.vers, triple.proc) : "(no call seen)";
   if (h.kind === "call") {
-    parts.push(`Call   ${what}`);
+    line += `  Call   ${what}`;
   } else {
-    parts.push(`Reply  ${what}  ${h.status}`);
-    if (h.mismatch) parts.push(`(supports ${h.mismatch.low}..${h.mismatch.high})`);
+    line += `  Reply  ${what}  ${h.status}`;
+    if (h.mismatch) line += `  (supports ${h.mismatch.low}..${h.mismatch.high})`;
     const peer = peerFrameOf(msg);
-    const rtt = rttOf(msg);
-    if (peer !== null) parts.push(`call #${peer}${rtt !== null ? ` rtt ${formatSeconds(rtt)}` : ""}`);
+    if (peer !== null) {
+      const rtt = rttOf(msg);
+      line += rtt !== null ? `  call #${peer} rtt ${formatSeconds(rtt)}` : `  call #${peer}`;
+    }
   }
-  if (extraInfo) parts.push(escapeForTerminal(extraInfo));
-  const notes = msg.issues.filter((i) => i.code !== "malformed").map((i) => i.code);
-  // A body that is undecoded for want of a spec is normal, not worth a note on every line.
-  for (const i of m.bodyIssues) if (i.code !== "body-undecoded") notes.push(i.code);
-  if (notes.length) parts.push(`[${[...new Set(notes)].join(", ")}]`);
-  return parts.join("  ");
+  if (extraInfo) line += `  ${escapeForTerminal(extraInfo)}`;
+  if (msg.issues.length || m.bodyIssues.length) {
+    const notes = new Set<string>();
+    for (const i of msg.issues) if (i.code !== "malformed") notes.add(i.code);
+    // A body that is undecoded for want of a spec is normal, not worth a note on every line.
+    for (const i of m.bodyIssues) if (i.code !== "body-undecoded") notes.add(i.code);
+    if (notes.size) line += `  [${[...notes].join(", ")}]`;
+  }
+  return line;
 }
 
 /** The NDJSON object for one message (keys documented in the README). */
@@ -129,6 +197,35 @@ export function summaryJson(m: AnalyzedMessage, names: Names, withBodies: boolea
     if (m.res) obj["res"] = toJsonValue(m.res.value);
   }
   return obj;
+}
+
+/**
+ * The same line as `jsonSafeStringify(summaryJson(m, names, false))`, built
+ * directly: this is the hot path of `summary --json` (a test checks they agree).
+ */
+export function summaryJsonLine(m: AnalyzedMessage, cache: LineCache): string {
+  const { msg } = m;
+  const h = msg.header;
+  const triple = callTriple(msg);
+  let s =
+    `{"protocol":"onc-rpc","frame":${msg.frame},"time":${round9(m.time)},"src":"${msg.src}","dst":"${msg.dst}",` +
+    `"sport":${msg.sport},"dport":${msg.dport},"transport":"${msg.transport}","xid":${h ? h.xid : null},` +
+    `"kind":"${h ? h.kind : "malformed"}",`;
+  s += triple
+    ? `"prog":${triple.prog},"vers":${triple.vers},"proc":${triple.proc},${cache.namesJson(triple.prog, triple.vers, triple.proc)},`
+    : `"prog":null,"vers":null,"proc":null,"progName":null,"procName":null,`;
+  const rtt = rttOf(msg);
+  s += `"status":${h && h.kind === "reply" ? `"${h.status}"` : null},"peerFrame":${peerFrameOf(msg)},"rtt":${rtt === null ? null : round9(rtt)},"length":${msg.length}`;
+  if (msg.frames.length > 1) s += `,"frames":[${msg.frames.join(",")}]`;
+  if (h?.kind === "reply" && h.mismatch) s += `,"mismatch":{"low":${h.mismatch.low},"high":${h.mismatch.high}}`;
+  if (h?.kind === "reply" && h.authStat !== undefined) s += `,"authStat":${h.authStat}`;
+  if (msg.issues.length || m.bodyIssues.length) {
+    const issues = [...msg.issues, ...m.bodyIssues].map((i) =>
+      i.offset !== undefined ? { code: i.code, detail: i.detail, offset: i.offset } : { code: i.code, detail: i.detail },
+    );
+    s += `,"issues":${jsonSafeStringify(issues)}`;
+  }
+  return s + "}";
 }
 
 function round9(x: number): number {
