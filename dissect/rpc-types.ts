@@ -111,3 +111,91 @@ export interface Exchange {
   rtt: number | null;
   readonly issues: Issue[];
 }
+
+// ── libvirt's RPC protocol (its own framing, not ONC-RPC) ───────────────────────
+
+/** libvirt message types (virnetprotocol.x `virNetMessageType`). */
+export type LibvirtMessageType =
+  | "CALL" | "REPLY" | "MESSAGE" | "STREAM" | "CALL_WITH_FDS" | "REPLY_WITH_FDS" | "STREAM_HOLE";
+
+/** libvirt message status (virnetprotocol.x `virNetMessageStatus`). */
+export type LibvirtStatus = "OK" | "ERROR" | "CONTINUE";
+
+/** The six header words after the length word (virNetMessageHeader). */
+export interface LibvirtHeader {
+  /** The header's role, as RpcHeader.kind: CALL(_WITH_FDS) "call", REPLY(_WITH_FDS) "reply", MESSAGE "message", STREAM(_HOLE) "stream"; "unknown" for other types. */
+  readonly kind: "call" | "reply" | "message" | "stream" | "unknown";
+  readonly prog: number;
+  readonly vers: number;
+  readonly proc: number;
+  readonly type: number;
+  readonly typeName: LibvirtMessageType | `UNKNOWN(${number})`;
+  readonly serial: number;
+  readonly status: number;
+  readonly statusName: LibvirtStatus | `UNKNOWN(${number})`;
+  /** File descriptors announced by CALL_WITH_FDS / REPLY_WITH_FDS (they travel out of band). */
+  readonly nfds?: number;
+  /** Offset of the body within the message (28, or 32 after the nfds word). */
+  readonly bodyOffset: number;
+}
+
+/** One libvirt message. The message bytes (length word included) go beside it to the sink. */
+export interface LibvirtMessage {
+  /** Emission order, shared with RpcMessage.seq. */
+  readonly seq: number;
+  readonly protocol: "libvirt";
+  /** Frame in which the message completes. */
+  readonly frame: number;
+  readonly frames: readonly number[];
+  readonly tsSec: number;
+  readonly tsNsec: number;
+  readonly transport: Transport;
+  readonly connId: number;
+  readonly src: string;
+  readonly dst: string;
+  readonly sport: number;
+  readonly dport: number;
+  /** Declared total length (the length word included, as libvirt counts it). */
+  readonly length: number;
+  /** null when fewer than the 28 header bytes were captured. */
+  readonly header: LibvirtHeader | null;
+  readonly issues: Issue[];
+  /** CALL/REPLY pairing, filled in by matching (null for events and stream data). */
+  exchange: LibvirtExchange | null;
+  /** STREAM / STREAM_HOLE messages: the stream (per connection, program and serial) they belong to. */
+  stream: LibvirtStream | null;
+}
+
+/** A libvirt call and its reply, paired by (connection, program, serial). */
+export interface LibvirtExchange {
+  readonly id: number;
+  readonly connId: number;
+  readonly prog: number;
+  readonly serial: number;
+  call: LibvirtMessage | null;
+  reply: LibvirtMessage | null;
+  /** Reply time minus call time in seconds, when both are present. */
+  rtt: number | null;
+  readonly issues: Issue[];
+}
+
+/** Stream data of one call (STREAM and STREAM_HOLE messages sharing its serial). */
+export interface LibvirtStream {
+  readonly id: number;
+  readonly connId: number;
+  readonly prog: number;
+  readonly proc: number;
+  readonly serial: number;
+  /** STREAM and STREAM_HOLE messages so far. */
+  messages: number;
+  /** Payload bytes of STREAM messages with status CONTINUE (declared lengths). */
+  dataBytes: number;
+  holes: number;
+  readonly firstFrame: number;
+  lastFrame: number;
+  /** "OK" once a side finished the stream, "ERROR" once one aborted it; null while open. */
+  end: "OK" | "ERROR" | null;
+}
+
+/** Any message a view may show. */
+export type AnyMessage = RpcMessage | LibvirtMessage;
