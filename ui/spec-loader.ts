@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "n
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProgramRegistry } from "../dissect/registry.js";
+import { addSchemaWithLibvirt, registerLibvirtBuiltins, withLibvirtDefines } from "../dissect/libvirt/index.js";
 import { compileSchema, type SourceText } from "../dissect/xdr/load-schema.js";
 import type { Schema } from "../dissect/xdr/schema.js";
 import { SchemaError } from "../dissect/xdr/schema-error.js";
@@ -31,17 +32,20 @@ const MAX_INCLUDED_FILES = 256;
 
 export async function loadRegistry(options: LoadRegistryOptions): Promise<ProgramRegistry> {
   const registry = new ProgramRegistry();
+  // libvirt's .x files take constants from C headers; ours ship (a --define still wins).
+  const defines = withLibvirtDefines(options.defines);
+  registerLibvirtBuiltins(registry);
   const builtinDir = options.builtinDir ?? builtinSpecDir();
   for (const path of listSpecFiles(builtinDir)) {
-    registry.addSchema(loadGroup([path], options.defines, false), { source: "builtin" });
+    addSchemaWithLibvirt(registry, loadGroup([path], defines, false), { source: "builtin" });
   }
   for (const dir of (options.specPathEnv ?? "").split(":")) {
     if (!dir || !isDirectory(dir)) continue;
     const files = listSpecFiles(dir);
-    if (files.length) registry.addSchema(loadGroup(files, options.defines, true), { source: "user" });
+    if (files.length) addSchemaWithLibvirt(registry, loadGroup(files, defines, true), { source: "user" });
   }
   if (options.userSpecs.length) {
-    registry.addSchema(loadGroup(options.userSpecs, options.defines, true), { source: "user" });
+    addSchemaWithLibvirt(registry, loadGroup(options.userSpecs, defines, true), { source: "user" });
   }
   return registry;
 }
