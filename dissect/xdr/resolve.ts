@@ -274,7 +274,20 @@ class Resolver {
   private enumMember(entry: Extract<ValueEntry, { kind: "member" }>, depth: number): number | null {
     const members = entry.body.members;
     let previous: number | null = -1;
-    for (let i = 0; i <= entry.index; i++) {
+    // Start after the nearest member already evaluated, not at the first: members are
+    // evaluated in order, so an enum of n members resolves in O(n), not O(n²).
+    let start = 0;
+    for (let i = entry.index; i >= 0; i--) {
+      const name = members[i]!.name;
+      const cached = this.constantCache.get(name);
+      if (cached !== undefined && this.values.get(name)?.kind === "member") {
+        if (i === entry.index) return cached;
+        previous = cached;
+        start = i + 1;
+        break;
+      }
+    }
+    for (let i = start; i <= entry.index; i++) {
       const m = members[i]!;
       const cached = this.constantCache.get(m.name);
       if (cached !== undefined && this.values.get(m.name)?.kind === "member") {
