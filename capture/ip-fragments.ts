@@ -15,6 +15,15 @@
 import type { Limits } from "./limits.js";
 import type { FrameIssue, FrameIssueCode } from "./transport.js";
 
+/** Measured heap cost of one held fragment piece beyond its payload (object, own ArrayBuffer, frame number). */
+const PIECE_OVERHEAD_BYTES = 384;
+/**
+ * Separate pieces one datagram may be held in. A 64 KiB datagram in 1280-byte IPv6
+ * fragments (the minimum MTU) is 52 pieces, in 576-byte IPv4 ones 115; 8-byte
+ * fragments are only ever an attack.
+ */
+const MAX_PIECES_PER_DATAGRAM = 1024;
+
 /** Largest reassembled payload: the 16-bit total length / payload length field. */
 const MAX_DATAGRAM_PAYLOAD = 65_535;
 
@@ -111,6 +120,12 @@ export class FragmentReassembler {
       limitEnd = dgram.total;
     }
     const added = this.insert(frame, dgram, offset, limitEnd, data);
+    if (dgram.pieces.length > MAX_PIECES_PER_DATAGRAM) {
+      dgram.held += added;
+      this.heldTotal += added;
+      this.drop(dgram, frame, "fragment-limit", `more than ${MAX_PIECES_PER_DATAGRAM} separate fragments in one datagram`);
+      return null;
+    }
     if (added > 0) {
       if (this.heldTotal + added > this.limits.maxFragmentBytesTotal) {
         // Make room by dropping the oldest other datagrams; if that is not enough, drop this one.
@@ -208,7 +223,9 @@ export class FragmentReassembler {
       pieces.push(...fresh);
       pieces.sort((a, b) => a.start - b.start);
     }
-    return added;
+    // Each held piece costs an object and a buffer of its own: charge that too, so
+    // a flood of 8-byte fragments cannot hold many times maxFragmentBytesTotal.
+    return added + fresh.length * PIECE_OVERHEAD_BYTES;
   }
 
   private overlap(frame: number, dgram: PendingDatagram, detail: string): void {

@@ -18,6 +18,7 @@ import type { NameLookup } from "./filter/fields.js";
 import { bodyErrorName } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
+import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
 import type { Exchange } from "../dissect/rpc-types.js";
 
 export const USAGE = `rpcscope — ONC-RPC (SunRPC) and XDR analyzer
@@ -55,12 +56,15 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const filter = opts.filter;
   // Lines are held until their exchange is resolved when the output needs the other
   // side: JSON (peerFrame) and filters (a call line may be selected by its reply's status).
-  const ordered = opts.json || filter ? new OrderedOutput((line) => out.line(line)) : null;
-  const decodeBodies = opts.verbose || (filter?.needsBody ?? false);
+  const ordered = opts.json || opts.csv || filter ? new OrderedOutput((line) => out.line(line)) : null;
+  // The CSV's body_status column needs the decoded results.
+  const decodeBodies = opts.verbose || opts.csv || (filter?.needsBody ?? false);
+  if (opts.csv) out.line(csvHeader());
   const cache = new LineCache(names);
   const render = (m: AnalyzedMessage): string | null => {
     if (filter && !filter({ exchange: m.msg.exchange, message: m.msg, args: m.args, res: m.res, names })) return null;
     if (opts.json) return opts.verbose ? jsonSafeStringify(summaryJson(m, names, true)) : summaryJsonLine(m, cache);
+    if (opts.csv) return summaryCsvRow(m, names);
     const lines = [summaryLine(m, names, "", cache)];
     if (opts.verbose) {
       if (m.args) lines.push(...treeLines(m.args, "          "));
@@ -83,7 +87,7 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
         ordered?.exchangeResolved(ex);
       },
       streamIssue(issue) {
-        if (!opts.json && !filter && (issue.code === "gap" || issue.code === "resync" || issue.code === "record-too-long")) {
+        if (!opts.json && !opts.csv && !filter && (issue.code === "gap" || issue.code === "resync" || issue.code === "record-too-long")) {
           out.line(`${String(issue.frame).padStart(6)}  ${issue.code}: ${escapeForTerminal(issue.detail)}`);
         }
       },
@@ -91,7 +95,7 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   );
   ordered?.finish();
   const c = result.counts;
-  if (!opts.json) {
+  if (!opts.json && !opts.csv) {
     out.line("");
     out.line(
       `${result.frames} frames, ${c.messages} RPC messages (${c.calls} calls, ${c.replies} replies), ` +
@@ -131,7 +135,12 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
   const out = new LineWriter(1);
   const report = stats.result();
   if (opts.json) out.line(statsToJson(report));
-  else {
+  else if (opts.csv) {
+    for (const table of ["procedures", "conversations", "clients"] as const) {
+      out.line(`# ${table}`);
+      out.line(statsToCsv(report, table).replace(/\n$/, ""));
+    }
+  } else {
     out.line(formatStatsText(report, process.stdout.columns ?? 120));
     out.line(`${result.frames} frames, ${result.counts.messages} RPC messages`);
   }
@@ -172,7 +181,25 @@ async function runTuiOnFile(file: string, opts: CommonOptions): Promise<number> 
   return 0;
 }
 
+async function runSubcommand(name: string, argv: string[]): Promise<number> {
+  switch (name) {
+    case "diff":
+      return (await import("./commands/diff.js")).run(argv);
+    case "write":
+      return (await import("./commands/write.js")).run(argv);
+    case "capture":
+      return (await import("./commands/capture.js")).run(argv);
+    default:
+      return (await import("./commands/interfaces.js")).run(argv);
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  // Subcommands with options of their own parse their arguments themselves.
+  const first = argv[0];
+  if (first === "diff" || first === "write" || first === "capture" || first === "interfaces") {
+    return runSubcommand(first, argv.slice(1));
+  }
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -198,7 +225,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       throw new UsageError("no capture file given (see rpcscope --help)");
     default: {
       // `rpcscope FILE`: the TUI on a terminal, the summary otherwise.
-      if (rest.length !== 0) throw new UsageError(`unknown command '${escapeForTerminal(command)}' (see rpcscope --help)`);
+      if (rest.length !== 0) throw new UsageError(`unknown command '${command}' (see rpcscope --help)`);
       if (process.stdout.isTTY && process.stdin.isTTY && !opts.json && command !== "-") return runTuiOnFile(command, opts);
       return runSummary(command, opts);
     }

@@ -4,21 +4,21 @@
  * A subcommand in its own file parses its argv with `parseArgs({ options:
  * { ...COMMON_OPTIONS, ...its own } })` and calls `commonOptions(values)`.
  */
-import { statSync } from "node:fs";
+import { closeSync, openSync, statSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
 import type { CaptureSource } from "../capture/open-capture.js";
 import { DEFAULT_LIMITS, withLimits, type Limits } from "../capture/limits.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
 import { InputError } from "./analyze.js";
 import { loadRegistry } from "./spec-loader.js";
-import { escapeForTerminal } from "./text-safety.js";
 import { compileFilter, type CompiledFilter } from "./filter/evaluate.js";
 
-/** Bad command line: one line on stderr, exit status 2. */
+/** Bad command line: one line on stderr (escaped once, by cli.ts), exit status 2. */
 export class UsageError extends Error {}
 
 export interface CommonOptions {
   json: boolean;
+  csv: boolean;
   verbose: boolean;
   specs: string[];
   defines: Map<string, number>;
@@ -30,7 +30,7 @@ export function parseDefines(values: readonly string[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const v of values) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(-?(?:0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*))$/.exec(v);
-    if (!m) throw new UsageError(`--define expects NAME=NUMBER, got '${escapeForTerminal(v)}'`);
+    if (!m) throw new UsageError(`--define expects NAME=NUMBER, got '${v}'`);
     out.set(m[1]!, Number.parseInt(m[2]!.replace(/^(-?)0([0-7]+)$/, "$1$2"), /^-?0[0-7]+$/.test(m[2]!) ? 8 : undefined));
   }
   return out;
@@ -41,7 +41,7 @@ export function parseLimits(values: readonly string[]): Limits {
   for (const v of values) {
     const m = /^([A-Za-z]+)=(\d+(?:\.\d+)?)$/.exec(v);
     if (!m || !(m[1]! in DEFAULT_LIMITS)) {
-      throw new UsageError(`--limit expects NAME=NUMBER with NAME one of ${Object.keys(DEFAULT_LIMITS).join(", ")}; got '${escapeForTerminal(v)}'`);
+      throw new UsageError(`--limit expects NAME=NUMBER with NAME one of ${Object.keys(DEFAULT_LIMITS).join(", ")}; got '${v}'`);
     }
     overrides[m[1]!] = Number(m[2]);
   }
@@ -60,6 +60,14 @@ export function sourceFor(path: string): CaptureSource {
     throw new InputError(`${path}: cannot read (${code ?? "error"})`);
   }
   if (st.isDirectory()) throw new InputError(`${path}: is a directory, not a capture file`);
+  // stat succeeds on a file we may not read; find out now, not as a stack trace later.
+  try {
+    closeSync(openSync(path, "r"));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM") throw new InputError(`${path}: permission denied`);
+    throw new InputError(`${path}: cannot read (${code ?? "error"})`);
+  }
   return { kind: "file", path };
 }
 
@@ -72,6 +80,7 @@ export async function registryFor(opts: CommonOptions): Promise<ProgramRegistry>
 /** parseArgs option table shared by every subcommand. */
 export const COMMON_OPTIONS = {
   json: { type: "boolean", default: false },
+  csv: { type: "boolean", default: false },
   verbose: { type: "boolean", short: "V", default: false },
   spec: { type: "string", multiple: true, default: [] as string[] },
   define: { type: "string", multiple: true, default: [] as string[] },
@@ -82,6 +91,7 @@ export const COMMON_OPTIONS = {
 
 export interface CommonValues {
   json: boolean;
+  csv: boolean;
   verbose: boolean;
   spec: string[];
   define: string[];
@@ -90,8 +100,10 @@ export interface CommonValues {
 }
 
 export function commonOptions(values: CommonValues): CommonOptions {
+  if (values.json && values.csv) throw new UsageError("--json and --csv cannot be used together");
   return {
     json: values.json,
+    csv: values.csv,
     verbose: values.verbose,
     specs: values.spec,
     defines: parseDefines(values.define),

@@ -73,10 +73,11 @@ describe("IPv4 fragment reassembly", () => {
   it("drops datagrams beyond maxFragmentBytesTotal, oldest first, and the new one if it alone is too big", () => {
     const a = fragment4(0, new Uint8Array(800), true, 1);
     const b = fragment4(0, new Uint8Array(800), true, 2);
-    const sink = decodeAll([a, b], { limits: { maxFragmentBytesTotal: 1000 } });
+    // Each held piece is charged its payload plus a fixed overhead (384 bytes): 2 × 1184 > 2000.
+    const sink = decodeAll([a, b], { limits: { maxFragmentBytesTotal: 2000 } });
     expect(sink.issues.map((i) => `${i.frame}:${i.code}`)).toEqual(["1:fragment-limit", "2:fragment-timeout"]);
-    const huge = fragment4(0, new Uint8Array(1200), true, 3);
-    const sink2 = decodeAll([huge], { limits: { maxFragmentBytesTotal: 1000 } });
+    const huge = fragment4(0, new Uint8Array(1700), true, 3);
+    const sink2 = decodeAll([huge], { limits: { maxFragmentBytesTotal: 2000 } });
     expect(sink2.issues.map((i) => `${i.frame}:${i.code}`)).toEqual(["1:fragment-limit"]);
   });
 

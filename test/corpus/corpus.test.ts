@@ -56,16 +56,12 @@ describe("fuzz corpus", () => {
     expect(o.counts.answered).toBe(3);
   });
 
-  // Found measuring peak RSS (test/hostile/peak-rss.test.ts, samples/make-hostile.ts
-  // writeTinyFragments): maxFragmentBytesTotal counts fragment payload bytes only, but each
-  // held piece also costs a Piece object and its own copied Uint8Array/ArrayBuffer
-  // (~400 bytes of heap for an 8-byte fragment). 1,000,000 tiny fragments held 8 MB of
-  // payload and took 502 MiB RSS; at the default 64 MiB limit, 8-byte pieces could hold
-  // ~8 million pieces, several GB. Not fixed here (capture/ was being edited):
-  // capture/ip-fragments.ts should charge each piece a fixed overhead (or cap the pieces
-  // per datagram: a 65,535-byte datagram needs at most ~1,400 pieces at the minimum MTU).
+  // Regression, found measuring peak RSS (test/hostile/peak-rss.test.ts): maxFragmentBytesTotal
+  // counted payload bytes only, while each held 8-byte piece costs ~400 bytes of heap, so
+  // 1,000,000 tiny fragments took 502 MiB. capture/ip-fragments.ts now charges each piece
+  // its overhead and caps the pieces per datagram.
   // Input: 400,000 fragments of 8 bytes over 4,000 datagrams that never complete.
-  it.fails("tiny fragments: memory held stays within a small multiple of maxFragmentBytesTotal", () => {
+  it("tiny fragments: memory held stays within a small multiple of maxFragmentBytesTotal", () => {
     const limit = 1024 * 1024;
     const frag = new FragmentReassembler(withLimits({ maxFragmentBytesTotal: limit }), () => {});
     const piece = new Uint8Array(8);

@@ -103,12 +103,9 @@ describe("bad command-line input: one line on stderr, exit status 2", () => {
     expectUsageError(["summary", "--define", "X=\x1b[2J", CAPTURE], /^--define expects NAME=NUMBER, got 'X=\\+x1b\[2J'$/);
   });
 
-  // BUG (reported, not fixed here: ui/ was being edited): user text in these messages is
-  // escaped twice, once where the message is built (ui/cli-options.ts parseDefines and
-  // parseLimits, ui/cli-main.ts "unknown command") and again by ui/cli.ts for the whole
-  // line, so ESC shows as "\\x1b" instead of "\x1b". Safe, but not what the user typed.
-  // Fix: escape in one place only (cli.ts already does it for every line).
-  it.fails("user text in a usage error is escaped once", () => {
+  // Regression: user text used to be escaped twice (where the message was built and again
+  // by ui/cli.ts), so ESC showed as "\\x1b". Now only cli.ts escapes the whole line.
+  it("user text in a usage error is escaped once", () => {
     expectUsageError(["summary", "--define", "X=\x1b[2J", CAPTURE], "--define expects NAME=NUMBER, got 'X=\\x1b[2J'");
     expectUsageError(["\x1b]0;t\x07", "extra"], "unknown command '\\x1b]0;t\\x07' (see rpcscope --help)");
   });
@@ -161,13 +158,9 @@ if (!canTestUnreadable) {
 }
 
 describe("an unreadable file", () => {
-  // BUG (reported, not fixed here: ui/ was being edited): ui/cli-options.ts sourceFor()
-  // only stat()s the path, which succeeds on a file without read permission; the open in
-  // capture/open-capture.ts then fails with EACCES, which errorLine() (ui/cli-main.ts)
-  // does not recognise: "rpcscope: internal error: Error: EACCES: permission denied,
-  // open '…'" with a stack trace, exit status 70. Fix: open (or access R_OK) the file in
-  // sourceFor and map EACCES/EPERM to InputError("…: permission denied").
-  (canTestUnreadable ? it.fails : it.skip)("a file without read permission: one line, exit 2", () => {
+  // Regression: sourceFor() used to only stat() the path, so an unreadable file failed
+  // later with a stack trace (exit 70). It now opens the file and reports EACCES as one line.
+  (canTestUnreadable ? it : it.skip)("a file without read permission: one line, exit 2", () => {
     const [cmd, ...pre] = [...unreadablePrefix, process.execPath];
     const r = spawnSync(cmd!, [...pre, CLI, "summary", unreadable], { cwd: ROOT, encoding: "utf8" });
     expect(r.stderr).not.toContain("    at ");
