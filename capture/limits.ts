@@ -26,6 +26,13 @@ export interface Limits {
   readonly maxPendingCalls: number;
   /** Capture-time seconds a call waits for its reply before it is reported unanswered. */
   readonly replyTimeoutSeconds: number;
+  /**
+   * Answered calls remembered to recognise a retransmission that crosses its reply
+   * (and a duplicate reply): at most this many, for at most `recentAnsweredSeconds`.
+   * Each holds its exchange, so this bound is what keeps memory flat on busy captures.
+   */
+  readonly maxRecentAnswered: number;
+  readonly recentAnsweredSeconds: number;
   /** Elements in one XDR array. */
   readonly maxXdrArrayElements: number;
   /** Nesting depth of XDR values (structs, unions, arrays, optional data). */
@@ -50,6 +57,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   fragmentTimeoutSeconds: 30,
   maxPendingCalls: 100_000,
   replyTimeoutSeconds: 120,
+  maxRecentAnswered: 8_192,
+  recentAnsweredSeconds: 30,
   maxXdrArrayElements: 1_000_000,
   maxXdrDepth: 64,
   maxXdrOpaqueBytes: 16 * 1024 * 1024,

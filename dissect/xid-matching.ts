@@ -15,7 +15,8 @@
  *
  * State is bounded: at most `maxPendingCalls` waiting calls (the oldest is evicted
  * with "pending-evicted"), each waiting at most `replyTimeoutSeconds` of capture
- * time ("unanswered"); the table of recently answered calls has the same bounds.
+ * time ("unanswered"); recently answered calls are kept within their own, smaller
+ * bounds (maxRecentAnswered, recentAnsweredSeconds), since each holds its exchange.
  * Lookups go through a map keyed by xid alone, whose buckets are chained entries
  * compared field by field, so no key string is built per message.
  */
@@ -189,9 +190,10 @@ export class XidMatcher {
       if (!e || secondsBetween(e.tsSec, e.tsNsec, tsSec, tsNsec) <= timeout) break;
       this.giveUp(e, "unanswered", `no reply within ${timeout} s of capture time`, tsSec, tsNsec);
     }
+    const window = this.limits.recentAnsweredSeconds;
     for (;;) {
       const e = this.recent.oldest();
-      if (!e || secondsBetween(e.tsSec, e.tsNsec, tsSec, tsNsec) <= timeout) break;
+      if (!e || secondsBetween(e.tsSec, e.tsNsec, tsSec, tsNsec) <= window) break;
       this.recent.remove(e);
     }
   }
@@ -352,7 +354,7 @@ export class XidMatcher {
     e.tsSec = tsSec;
     e.tsNsec = tsNsec;
     this.recent.insert(e);
-    if (this.recent.size > this.limits.maxPendingCalls) {
+    if (this.recent.size > this.limits.maxRecentAnswered) {
       const oldest = this.recent.oldest();
       if (oldest) this.recent.remove(oldest);
     }
