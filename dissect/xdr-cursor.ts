@@ -15,6 +15,8 @@ import { Malformed } from "./malformed.js";
 
 const textDecoder = new TextDecoder("utf-8", { fatal: false });
 
+let lastString: { bytes: Uint8Array; text: string } = { bytes: new Uint8Array(0), text: "" };
+
 export class XdrCursor {
   /** Absolute read position in `bytes`. */
   pos: number;
@@ -103,6 +105,24 @@ export class XdrCursor {
   /** string<max> (RFC 4506 §4.11), decoded leniently as UTF-8. */
   string(max: number, field: string): string {
     const raw = this.opaque(max, field);
+    // The same machine name comes in every call of a capture: reuse the last string.
+    const last = lastString;
+    if (raw.length === last.bytes.length) {
+      let same = true;
+      for (let i = 0; i < raw.length; i++) {
+        if (raw[i] !== last.bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last.text;
+    }
+    const text = this.decodeText(raw);
+    if (raw.length <= 64) lastString = { bytes: raw.slice(), text };
+    return text;
+  }
+
+  private decodeText(raw: Uint8Array): string {
     // Names in headers are short ASCII: skip the UTF-8 decoder for them.
     if (raw.length <= 64) {
       let ascii = true;

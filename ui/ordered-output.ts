@@ -15,7 +15,6 @@ interface Held {
 export class OrderedOutput {
   private readonly queue: Held[] = [];
   private head = 0;
-  private readonly resolved = new WeakSet<Exchange>();
   /** Lines written before their call was resolved because the queue was full. */
   forcedEarly = 0;
 
@@ -30,8 +29,7 @@ export class OrderedOutput {
     this.flush();
   }
 
-  exchangeResolved(ex: Exchange): void {
-    this.resolved.add(ex);
+  exchangeResolved(_ex: Exchange): void {
     this.flush();
   }
 
@@ -43,7 +41,7 @@ export class OrderedOutput {
     while (this.head < this.queue.length) {
       const item = this.queue[this.head]!;
       const waiting =
-        !all && item.msg.header?.kind === "call" && item.msg.exchange !== null && !this.resolved.has(item.msg.exchange);
+        !all && item.msg.header?.kind === "call" && item.msg.exchange !== null && !isResolved(item.msg.exchange);
       if (waiting) {
         if (this.queue.length - this.head <= this.maxHeld) break;
         this.forcedEarly++;
@@ -58,4 +56,11 @@ export class OrderedOutput {
       this.head = 0;
     }
   }
+}
+
+/** Final: its reply was seen, or matching gave the call up (the issue says so). */
+function isResolved(ex: Exchange): boolean {
+  if (ex.reply !== null) return true;
+  for (const i of ex.issues) if (i.code === "unanswered" || i.code === "pending-evicted") return true;
+  return false;
 }
