@@ -5,10 +5,13 @@
  * The queue is bounded: past `maxHeld` lines the head is written as it stands (its
  * peer unknown so far), so memory never grows with the capture.
  */
-import type { Exchange, RpcMessage } from "../dissect/rpc-types.js";
+import type { Exchange, LibvirtExchange, LibvirtMessage, RpcMessage } from "../dissect/rpc-types.js";
+
+type HeldMessage = RpcMessage | LibvirtMessage;
+type AnyExchange = Exchange | LibvirtExchange;
 
 interface Held {
-  readonly msg: RpcMessage;
+  readonly msg: HeldMessage;
   readonly render: () => string | null;
 }
 
@@ -24,12 +27,12 @@ export class OrderedOutput {
   ) {}
 
   /** `render` runs when the line is due, so a call's line sees its reply; null writes nothing. */
-  push(msg: RpcMessage, render: () => string | null): void {
+  push(msg: HeldMessage, render: () => string | null): void {
     this.queue.push({ msg, render });
     this.flush();
   }
 
-  exchangeResolved(_ex: Exchange): void {
+  exchangeResolved(_ex: AnyExchange): void {
     this.flush();
   }
 
@@ -59,7 +62,7 @@ export class OrderedOutput {
 }
 
 /** Final: its reply was seen, or matching gave the call up (the issue says so). */
-function isResolved(ex: Exchange): boolean {
+function isResolved(ex: AnyExchange): boolean {
   if (ex.reply !== null) return true;
   for (const i of ex.issues) if (i.code === "unanswered" || i.code === "pending-evicted") return true;
   return false;

@@ -97,9 +97,9 @@ export class LibvirtFraming implements StreamFraming {
     this.claimedTls = -1;
     const max = this.pipeline.limits.maxLibvirtMessageBytes;
     const v = checkLibvirtStart(bytes, 0, bytes.length, max);
-    const libvirtPort = this.ports.has(conn.aPort) || this.ports.has(conn.bPort);
+    const libvirtPort = this.onServerPort(conn, this.ports);
     if (v === "yes" && (libvirtPort || this.heuristic)) return "claim";
-    const tlsPort = this.tlsPorts.has(conn.aPort) || this.tlsPorts.has(conn.bPort);
+    const tlsPort = this.onServerPort(conn, this.tlsPorts);
     // Encrypted: everything on a TLS port; TLS records on libvirt's or an ONC-RPC port (RPC-with-TLS
     // caught after STARTTLS, or a TLS listener on the plain port).
     const tls = checkTlsRecord(bytes, 0, bytes.length, true);
@@ -116,6 +116,18 @@ export class LibvirtFraming implements StreamFraming {
     if (v === "more") return input.complete ? "more" : "reject";
     if (midstream && findHeader(bytes, max)) return "claim-unaligned";
     return "reject";
+  }
+
+  /**
+   * Whether the connection's server side uses one of `ports`. With the SYN seen the
+   * server is `b`; without it either side may be, but a client's ephemeral port may
+   * equal 16509/16514 too, so a well-known ONC-RPC port on the other side wins.
+   */
+  private onServerPort(conn: TcpConnection, ports: ReadonlySet<number>): boolean {
+    if (conn.sawSyn) return ports.has(conn.bPort);
+    if (ports.has(conn.aPort)) return !isWellKnownRpcPort(conn.bPort);
+    if (ports.has(conn.bPort)) return !isWellKnownRpcPort(conn.aPort);
+    return false;
   }
 
   open(conn: TcpConnection, ctx: FramingContext): StreamHandler {

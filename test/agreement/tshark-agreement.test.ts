@@ -55,7 +55,9 @@ describe("agreement with tshark", () => {
         maxBuffer: 256 * 1024 * 1024,
         encoding: "utf8",
       });
-      const actual = readNdjson<RefMessage & { rtt: number | null }>(stdout).filter((m) => m.kind !== "malformed");
+      const actual = readNdjson<RefMessage & { rtt: number | null; protocol: string }>(stdout).filter(
+        (m) => m.protocol === "onc-rpc" && m.kind !== "malformed",
+      );
       const known = KNOWN_DIFFERENCES[name] ?? [];
       const key = (m: { frame: number; xid: number; kind: string }) => `${m.frame}/${m.xid}/${m.kind}`;
       const ours = new Map(actual.map((m) => [key(m), m]));
