@@ -183,6 +183,9 @@ export class RecordMarker {
   /** The stream ended (FIN, RST, idle, end of capture): flush what is pending. */
   close(frame: number, reason: string): void {
     this.curFrame = frame;
+    // A kept tail may hold a real record behind a candidate that was waiting for bytes
+    // that will now never come: look once more, deciding with what there is.
+    if (this.state === State.Resync && this.scanLen > 0) this.scan(new Uint8Array(0), 0, frame, true);
     if (this.state === State.Resync) {
       const skipped = this.pendingSkip + this.scanLen;
       this.stats.skippedResync += this.scanLen;
@@ -472,7 +475,7 @@ export class RecordMarker {
    * Resynchronising: look for a plausible record start from b[i]; returns where
    * parsing goes on (a found record start in b, or b.length).
    */
-  private scan(b: Uint8Array, i: number, frame: number): number {
+  private scan(b: Uint8Array, i: number, frame: number, atEnd = false): number {
     const n = b.length;
     if (this.scanLen > 0) {
       // Join the kept tail with the head of this chunk, enough to judge every tail position.
@@ -483,7 +486,8 @@ export class RecordMarker {
       const tailLen = this.scanLen;
       for (let p = 0; p < tailLen; p++) {
         const v = this.check(buf, p, total);
-        if (v === "no" || (v === "more" && total - p >= MAX_HEADER_LOOKAHEAD)) continue;
+        // At the end of the stream a candidate that still needs more bytes never gets them.
+        if (v === "no" || (v === "more" && (atEnd || total - p >= MAX_HEADER_LOOKAHEAD))) continue;
         if (v === "yes") {
           this.skip(p);
           this.foundRecordStart(frame);

@@ -19,6 +19,7 @@ import { bodyErrorName } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
+import { libvirtDetailLines, libvirtSummaryJson, libvirtSummaryLine } from "./libvirt-format.js";
 import type { Exchange } from "../dissect/rpc-types.js";
 
 export const USAGE = `rpcscope — ONC-RPC (SunRPC) and XDR analyzer
@@ -86,6 +87,21 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
       exchangeResolved(ex) {
         ordered?.exchangeResolved(ex);
       },
+      libvirtMessage(m) {
+        // libvirt messages have no filter fields yet: a filter shows ONC-RPC only.
+        if (filter || opts.csv) return;
+        const render = () => {
+          if (opts.json) return jsonSafeStringify(libvirtSummaryJson(m, names, opts.verbose));
+          const lines = [libvirtSummaryLine(m, names)];
+          if (opts.verbose) lines.push(...libvirtDetailLines(m, names, "          "));
+          return lines.join("\n");
+        };
+        if (ordered) ordered.push(m.msg, render);
+        else out.line(render());
+      },
+      libvirtExchangeResolved(ex) {
+        ordered?.exchangeResolved(ex);
+      },
       streamIssue(issue) {
         if (!opts.json && !opts.csv && !filter && (issue.code === "gap" || issue.code === "resync" || issue.code === "record-too-long")) {
           out.line(`${String(issue.frame).padStart(6)}  ${issue.code}: ${escapeForTerminal(issue.detail)}`);
@@ -102,6 +118,13 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
         `${c.exchanges} exchanges, ${c.unmatchedCalls} unmatched calls, ${c.orphanReplies} orphan replies, ` +
         `${c.retransmissions} retransmissions, ${c.malformed} malformed, ${c.tcpGaps} TCP gaps`,
     );
+    const lv = result.libvirtCounts;
+    if (lv.messages > 0) {
+      out.line(
+        `libvirt: ${lv.messages} messages (${lv.calls} calls, ${lv.replies} replies, ${lv.events} events), ` +
+          `${lv.answered} answered, ${lv.unanswered} unanswered, ${lv.orphanReplies} orphan replies, ${lv.errors} errors`,
+      );
+    }
   }
   out.flush();
   if (result.truncation) process.stderr.write(`rpcscope: warning: capture file is cut short: ${escapeForTerminal(result.truncation.message)}\n`);
