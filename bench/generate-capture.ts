@@ -8,6 +8,7 @@
  */
 import { openSync, writeSync, closeSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
 import { nfs3Exchange, nfs4ReadCompound, pmapGetport, Rng, type Message, type Nfs3Proc } from "./nfs-workload.js";
 
 const SNAPLEN = 262144;
@@ -251,7 +252,7 @@ export function generate(outPath: string, exchanges: number, connections: number
   return { packets: out.packets, bytes: out.bytes };
 }
 
-if (process.argv[1] && import.meta.url.endsWith("/bench/generate-capture.js")) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: {
       out: { type: "string" },
