@@ -1,8 +1,17 @@
 /**
- * The short "info" text of a row: the operations of an NFSv4 COMPOUND
+ * The short "info" text of a row.
+ *
+ * `MessageInfoContext` (one per capture, fed every message in frame order) gives
+ * NFS and MOUNT messages their file context: `READ /export/hello.txt 4096@0`,
+ * `PUTFH(/export/sub) OPEN("a.txt") GETFH`, `LOOKUP /export "missing.txt" NFS3ERR_NOENT`
+ * (see dissect/nfs-context.ts); other programs get the stateless `messageInfo`.
+ *
+ * `messageInfo(args, res)` alone: the operations of an NFSv4 COMPOUND
  * ("SEQUENCE PUTFH READ"), or the name a call is about (a LOOKUP's file name).
  */
 import type { DecodedField } from "../dissect/xdr-types.js";
+import { NfsContext, type NfsContextOptions } from "../dissect/nfs-context.js";
+import type { AnalyzedMessage } from "./analyze.js";
 
 const NAME_FIELD = /^(name|filename|dirpath|path|linkname|objname)$/i;
 
@@ -46,4 +55,36 @@ export function messageInfo(args: DecodedField | null, res: DecodedField | null)
   }
   void res;
   return "";
+}
+
+/**
+ * Info texts with memory: create one per capture and call `info` for every
+ * message, in frame order (retransmitted calls and unmatched replies included),
+ * at the time it is analysed (not later: a reply's text needs its call's facts,
+ * and what a path is depends on what came before).
+ */
+export class MessageInfoContext {
+  readonly nfs: NfsContext;
+
+  constructor(options: NfsContextOptions = {}) {
+    this.nfs = new NfsContext(options);
+  }
+
+  /** The info text of a message; a reply's text describes its whole exchange. */
+  info(m: AnalyzedMessage): string {
+    const h = m.msg.header;
+    if (!h) return "";
+    if (h.kind === "call") {
+      const text = this.nfs.process({
+        kind: "call", prog: h.prog, vers: h.vers, proc: h.proc, args: m.args, res: null, pairing: m.msg.exchange,
+      });
+      return text ?? messageInfo(m.args, null);
+    }
+    const call = m.msg.exchange?.call?.header;
+    if (!call || call.kind !== "call") return messageInfo(null, m.res);
+    const text = this.nfs.process({
+      kind: "reply", prog: call.prog, vers: call.vers, proc: call.proc, args: null, res: m.res, pairing: m.msg.exchange,
+    });
+    return text ?? messageInfo(null, m.res);
+  }
 }
