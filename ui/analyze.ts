@@ -8,7 +8,9 @@ import { PacketDecoder } from "../capture/packet-decoder.js";
 import { CaptureError, LinkType, secondsBetween, type Frame } from "../capture/frame.js";
 import type { Limits } from "../capture/limits.js";
 import { RpcPipeline, type StreamIssue } from "../dissect/rpc-pipeline.js";
-import type { Exchange, RpcMessage } from "../dissect/rpc-types.js";
+import type { Exchange, LibvirtExchange, RpcMessage } from "../dissect/rpc-types.js";
+import { registerLibvirt, type LibvirtCounts } from "../dissect/libvirt/index.js";
+import { analyzeLibvirtMessage, type AnalyzedLibvirtMessage } from "./libvirt-format.js";
 import type { Issue } from "../dissect/malformed.js";
 import type { DecodedField } from "../dissect/xdr-types.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
@@ -30,6 +32,10 @@ export interface AnalyzeHandlers {
   message?(m: AnalyzedMessage, record: Uint8Array): void;
   /** An exchange became final (reply seen, or call evicted / timed out / left unanswered at the end). */
   exchangeResolved?(ex: Exchange): void;
+  /** Every libvirt message (its own framing, on 16509 or found by heuristic), in frame order. */
+  libvirtMessage?(m: AnalyzedLibvirtMessage, bytes: Uint8Array): void;
+  /** A libvirt call/reply exchange became final. */
+  libvirtExchangeResolved?(ex: LibvirtExchange): void;
   /** Gaps, resyncs, frames that are not RPC, and other stream-level issues. */
   streamIssue?(issue: StreamIssue): void;
   /** Every frame, before it is decoded (for writers and progress). */
@@ -41,16 +47,30 @@ export interface AnalyzeOptions {
   /** When given, bodies are decoded with it. */
   readonly registry: ProgramRegistry | null;
   readonly decodeBodies: boolean;
+  /** When bodies are not all decoded: decode those of these programs anyway (e.g. NFS for its info text). */
+  readonly decodeProgram?: (prog: number, vers: number) => boolean;
   readonly onProgress?: (bytesRead: number, totalBytes: number | null) => void;
   /** Give the event loop a turn after each batch of frames (the TUI loads in the background). */
   readonly yieldBetweenBatches?: boolean;
   /** Extra framings (e.g. libvirt) to register on the pipeline. */
   readonly configurePipeline?: (pipeline: RpcPipeline) => void;
+  /**
+   * Frames from elsewhere (a live capture) instead of reading `source`. An empty
+   * batch is a clock tick: no packets lately, but time goes on (see `now`).
+   */
+  readonly frames?: AsyncIterable<Frame[]>;
+  /**
+   * The capture clock, asked after every batch when given: flows and waiting calls
+   * then time out by time even while no packets arrive, so a live capture can run
+   * for days with flat memory.
+   */
+  readonly now?: () => { readonly tsSec: number; readonly tsNsec: number };
 }
 
 export interface AnalyzeResult {
   readonly frames: number;
   readonly counts: ReturnType<RpcPipeline["counts"]>;
+  readonly libvirtCounts: LibvirtCounts;
   /** Set when the capture file ended in the middle of a packet or block. */
   readonly truncation: CaptureError | null;
 }
@@ -84,7 +104,10 @@ export async function analyzeCapture(
       let res: DecodedField | null = null;
       let bodyIssues: readonly Issue[] = [];
       const header = msg.header;
-      if (decodeBodies && registry && header) {
+      const callOf = header?.kind === "call" ? header : msg.exchange?.call?.header;
+      const wanted =
+        decodeBodies || (callOf?.kind === "call" && options.decodeProgram?.(callOf.prog, callOf.vers) === true);
+      if (registry && header && wanted) {
         if (header.kind === "call") {
           const out = registry.decodeCall(header, record, limits, truncatedAt ?? undefined);
           args = out.args;
@@ -104,10 +127,19 @@ export async function analyzeCapture(
     exchangeResolved(ex) {
       handlers.exchangeResolved?.(ex);
     },
+    libvirtMessage(msg, bytes, truncatedAt) {
+      if (!handlers.libvirtMessage) return;
+      const time = secondsBetween(t0Sec, t0Nsec, msg.tsSec, msg.tsNsec);
+      handlers.libvirtMessage(analyzeLibvirtMessage(msg, bytes, truncatedAt, time, registry, limits, decodeBodies), bytes);
+    },
+    libvirtExchangeResolved(ex) {
+      handlers.libvirtExchangeResolved?.(ex);
+    },
     streamIssue(issue) {
       handlers.streamIssue?.(issue);
     },
   });
+  const libvirt = registerLibvirt(pipeline);
   options.configurePipeline?.(pipeline);
   const decoder = new PacketDecoder(limits, pipeline);
 
@@ -118,7 +150,8 @@ export async function analyzeCapture(
     },
   };
   try {
-    for await (const batch of readFrameBatches(source, readOptions)) {
+    const batches = options.frames ?? readFrameBatches(source, readOptions);
+    for await (const batch of batches) {
       for (const frame of batch) {
         if (frames === 0) {
           t0Sec = frame.tsSec;
@@ -131,6 +164,11 @@ export async function analyzeCapture(
         handlers.frame?.(frame);
         decoder.push(frame);
       }
+      if (options.now) {
+        const t = options.now();
+        decoder.advanceTime(t.tsSec, t.tsNsec);
+        pipeline.advanceTime(t.tsSec, t.tsNsec);
+      }
       if (options.yieldBetweenBatches) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } catch (err) {
@@ -140,5 +178,5 @@ export async function analyzeCapture(
   }
   decoder.finish();
   pipeline.finish();
-  return { frames, counts: pipeline.counts(), truncation };
+  return { frames, counts: pipeline.counts(), libvirtCounts: libvirt.counts(), truncation };
 }

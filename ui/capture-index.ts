@@ -19,7 +19,7 @@ import { bodyErrorName, type NameLookup } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, RttDistribution } from "./stats.js";
 import { SpillFile } from "./spill-file.js";
 import { callTree, replyTree, type MessageContext } from "./detail-model.js";
-import { messageInfo } from "./message-info.js";
+import { MessageInfoContext } from "./message-info.js";
 
 interface StoredMessage {
   readonly frame: number;
@@ -84,6 +84,7 @@ export class CaptureIndex implements TuiDataSource {
   private readonly rtts = new RttDistribution();
   private readonly listeners = new Set<() => void>();
   private readonly bodyStatusOf = new WeakMap<Exchange, string | null>();
+  private readonly infoCtx = new MessageInfoContext();
   private view: number[] | null = null;
   private filter: CompiledFilter | null = null;
   private conversation: string | null = null;
@@ -176,6 +177,8 @@ export class CaptureIndex implements TuiDataSource {
   private onMessage(m: AnalyzedMessage, record: Uint8Array): void {
     const { msg } = m;
     const h = msg.header;
+    // Learned in frame order from every message, retransmissions and orphans included.
+    const info = h ? this.infoCtx.info(m) : "";
     if (!h) {
       const row = this.newRow("malformed", m, true);
       row.call = this.store(m, record);
@@ -199,7 +202,7 @@ export class CaptureIndex implements TuiDataSource {
       row.proc = h.proc;
       row.call = this.store(m, record);
       row.status = "waiting";
-      row.info = messageInfo(m.args, null);
+      row.info = info;
       this.counts.exchanges++;
       if (ex) this.rowOfExchange.set(ex, row);
       this.notify();
@@ -223,8 +226,8 @@ export class CaptureIndex implements TuiDataSource {
     if (ex) this.bodyStatusOf.set(ex, bodyStatus);
     row.status = h.status === "SUCCESS" && bodyStatus ? bodyStatus : h.status;
     row.isError = h.status !== "SUCCESS" || bodyStatus !== null;
-    const resInfo = messageInfo(null, m.res);
-    if (resInfo) row.info = row.info ? `${row.info} ${resInfo}` : resInfo;
+    // A reply's text describes the whole exchange (the call's text plus any error).
+    if (info) row.info = info;
     if (row.isError) this.counts.errors++;
     if (row.rtt !== null) this.rtts.add(row.rtt);
     this.notify();

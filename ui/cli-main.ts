@@ -18,6 +18,8 @@ import type { NameLookup } from "./filter/fields.js";
 import { bodyErrorName } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
+import { MessageInfoContext } from "./message-info.js";
+import { isNfsContextProgram } from "../dissect/nfs-context.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
 import { libvirtDetailLines, libvirtSummaryJson, libvirtSummaryLine } from "./libvirt-format.js";
 import type { Exchange } from "../dissect/rpc-types.js";
@@ -62,11 +64,20 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const decodeBodies = opts.verbose || opts.csv || (filter?.needsBody ?? false);
   if (opts.csv) out.line(csvHeader());
   const cache = new LineCache(names);
-  const render = (m: AnalyzedMessage): string | null => {
+  // NFS file names and COMPOUND operations for the text line (and `info` in JSON with -V):
+  // learned in frame order as messages arrive, from decoded NFS/MOUNT bodies.
+  const withInfo = !opts.csv && (!opts.json || opts.verbose);
+  const infoCtx = withInfo ? new MessageInfoContext() : null;
+  const render = (m: AnalyzedMessage, info: string): string | null => {
     if (filter && !filter({ exchange: m.msg.exchange, message: m.msg, args: m.args, res: m.res, names })) return null;
-    if (opts.json) return opts.verbose ? jsonSafeStringify(summaryJson(m, names, true)) : summaryJsonLine(m, cache);
+    if (opts.json) {
+      if (!opts.verbose) return summaryJsonLine(m, cache);
+      const obj = summaryJson(m, names, true);
+      if (info) obj["info"] = info;
+      return jsonSafeStringify(obj);
+    }
     if (opts.csv) return summaryCsvRow(m, names);
-    const lines = [summaryLine(m, names, "", cache)];
+    const lines = [summaryLine(m, names, info, cache)];
     if (opts.verbose) {
       if (m.args) lines.push(...treeLines(m.args, "          "));
       if (m.res) lines.push(...treeLines(m.res, "          "));
@@ -75,12 +86,13 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   };
   const result = await analyzeCapture(
     sourceFor(file),
-    { limits: opts.limits, registry, decodeBodies },
+    { limits: opts.limits, registry, decodeBodies, ...(infoCtx ? { decodeProgram: isNfsContextProgram } : {}) },
     {
       message(m: AnalyzedMessage) {
-        if (ordered) ordered.push(m.msg, () => render(m));
+        const info = infoCtx && m.msg.header ? infoCtx.info(m) : "";
+        if (ordered) ordered.push(m.msg, () => render(m, info));
         else {
-          const text = render(m);
+          const text = render(m, info);
           if (text !== null) out.line(text);
         }
       },

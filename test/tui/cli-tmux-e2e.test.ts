@@ -73,7 +73,7 @@ describe.skipIf(!hasTmux)("rpcscope FILE in tmux on a real NFSv4 capture", () =>
     keys("Enter");
     let s = await waitFor("the READ filter", (x) => x.includes("2 of 39 shown"));
     expect(s).toContain("filter: op == READ");
-    expect(s.split("\n").filter((l) => /^[> ]\s+\d+\s+\d+\.\d{6} /.test(l)).every((l) => l.includes("PUTFH READ"))).toBe(true);
+    expect(s.split("\n").filter((l) => /^[> ]\s+\d+\s+\d+\.\d{6} /.test(l)).every((l) => l.includes("COMPOUND PUTFH("))).toBe(true);
     keys("/", "C-u");
     literal("rtt >");
     keys("Enter");
