@@ -15,9 +15,9 @@ import { treeLines } from "./body-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
 import type { NameLookup } from "./filter/fields.js";
-import { bodyErrorName } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
+import { BodyStatusReader } from "./body-status.js";
 import { MessageInfoContext } from "./message-info.js";
 import { isNfsContextProgram } from "../dissect/nfs-context.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
@@ -148,17 +148,20 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
   const names: NameLookup = namesFor(registry);
   const stats = new StatsCollector();
   const filter = opts.filter;
-  // The body status (NFS3ERR_NOENT…) of each reply, kept only until its exchange is final.
+  // Body statuses (NFS3ERR_NOENT…) are read as one word per reply, not by decoding bodies.
+  const statusReader = new BodyStatusReader(registry);
   const bodyStatus = new WeakMap<Exchange, string | null>();
   const replyRes = new WeakMap<Exchange, AnalyzedMessage>();
   const result = await analyzeCapture(
     sourceFor(file),
-    { limits: opts.limits, registry, decodeBodies: true },
+    { limits: opts.limits, registry, decodeBodies: filter?.needsBody ?? false },
     {
-      message(m) {
+      message(m, record) {
         const ex = m.msg.exchange;
-        if (!ex || m.msg.header?.kind !== "reply") return;
-        bodyStatus.set(ex, bodyErrorName(m.res));
+        const h = m.msg.header;
+        const call = ex?.call?.header;
+        if (!ex || h?.kind !== "reply" || call?.kind !== "call") return;
+        bodyStatus.set(ex, statusReader.read(call, h, record));
         if (filter?.needsBody) replyRes.set(ex, m);
       },
       exchangeResolved(ex) {
