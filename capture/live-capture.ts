@@ -214,6 +214,9 @@ export function linkTypeFromCap(name: string): number | null {
   }
 }
 
+/** cap instances whose open() failed, kept reachable for good (see LiveCapture.open). */
+const HALF_OPENED: unknown[] = [];
+
 /** cap's fixed snaplen (binding.cc: pcap_set_snaplen(…, 65535)). */
 export const CAP_SNAPLEN = 65535;
 
@@ -317,7 +320,13 @@ export interface LiveCaptureOptions {
   readonly device: string;
   /** BPF filter in tcpdump syntax; "" or absent captures everything. */
   readonly filter?: string;
-  /** libpcap's kernel buffer in bytes (pcap_set_buffer_size). Default 32 MiB. */
+  /**
+   * libpcap's kernel buffer in bytes (pcap_set_buffer_size). Default 32 MiB. cap asks
+   * for immediate mode, where libpcap uses a ring of fixed slots sized for the
+   * interface's largest packet: on lo (MTU 65536) a slot takes 128 KiB of a ring
+   * twice the size asked for, so 32 MiB holds ~500 packets there (tens of thousands
+   * on an Ethernet interface) and the whole ring counts in the process's RSS.
+   */
   readonly bufferBytes?: number;
   /** Captured bytes queued here, not yet analysed; packets beyond are dropped and counted. Default 64 MiB. */
   readonly maxQueuedBytes?: number;
@@ -392,13 +401,33 @@ export class LiveCapture {
     } catch (err) {
       throw new LiveCaptureError("not-built", `the cap binding does not work (${firstLine(errorText(err))}): ${FIX_BUILD}`);
     }
-    // One byte more than the snaplen, so cap's own "truncated" flag never fires.
+    // Asked first so that a mistyped name gets a plain message (libpcap's open also prints a warning).
+    let known: RawCapDevice[] | null = null;
+    try {
+      known = mod.Cap.deviceList();
+    } catch {
+      known = null;
+    }
+    if (known && known.length > 0 && !known.some((d) => d.name === options.device)) {
+      throw new LiveCaptureError("no-device", `no interface named '${options.device}'; see 'rpcscope interfaces'`);
+    }
+    // One byte more than the snaplen, so cap's own "truncated" flag never fires. The
+    // binding keeps only a raw pointer to this buffer, not a reference: it must stay
+    // reachable (this.packet) for as long as the capture is open, or the GC frees it
+    // and libpcap's copies land in freed memory (seen as heap corruption under load).
     const packet = Buffer.alloc(CAP_SNAPLEN + 1);
+    // (On a Linux loopback the kernel hands libpcap every packet twice, sent and
+    // received copies, and libpcap drops the sent one after it took a ring slot.
+    // Prefixing the filter with "inbound" would halve the ring's load, but with
+    // libpcap 1.10.3 it also loses the first packet after open, so it is not done.)
     let name: string;
     try {
       name = instance.open(options.device, filter, options.bufferBytes ?? 32 * 1024 * 1024, packet);
     } catch (err) {
-      // A failed open leaves the binding half set up: it must not be closed (binding.cc).
+      // A failed open leaves the binding half set up (a pcap handle but no poll handle),
+      // and its destructor, run when the GC collects it, then stops a poll handle that
+      // was never started and crashes the process. So it is never closed and never collected.
+      HALF_OPENED.push(instance);
       throw classifyOpenError(err, options.device, filter);
     }
     const linkType = linkTypeFromCap(name);

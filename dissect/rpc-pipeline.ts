@@ -26,7 +26,8 @@ import { RPC_VERSION, tryDecodeRpcHeader } from "./rpc-header.js";
 import {
   checkRecordStart, isStartTlsVerifier, isWellKnownRpcPort, peekMsgType, peekXid, udpCallPlausible, udpReplyPlausible,
 } from "./rpc-heuristics.js";
-import type { Exchange, RpcMessage } from "./rpc-types.js";
+import type { Exchange, LibvirtExchange, LibvirtMessage, RpcMessage } from "./rpc-types.js";
+import { LearnedPorts, portQueryOf, portsInReply, PORTMAPPER_PROGRAM, type LearnedPort, type PortQuery } from "./learned-ports.js";
 import { XidMatcher } from "./xid-matching.js";
 
 export interface RpcSink {
@@ -36,6 +37,10 @@ export interface RpcSink {
   exchangeResolved(ex: Exchange): void;
   /** Stream-level anomalies not tied to one message (gap, resync, record-too-long…) and frame issues passed through from capture. */
   streamIssue(e: StreamIssue): void;
+  /** Every libvirt message (when the libvirt framing is registered), in the same order as message(). `bytes` = the whole message, length word included, valid only during the call. */
+  libvirtMessage?(msg: LibvirtMessage, bytes: Uint8Array, truncatedAt: number | null): void;
+  /** A libvirt call/reply pair is final (reply seen, or call evicted / left unanswered); once per exchange, after libvirtMessage() for the message that resolved it. */
+  libvirtExchangeResolved?(ex: LibvirtExchange): void;
 }
 
 export interface StreamIssue {
@@ -180,6 +185,10 @@ export class RpcPipeline implements TransportSink {
   private readonly ctx: FramingContext;
   private seq = 0;
   private frameHadRpc = false;
+  /** Ports handed out by portmapper/rpcbind replies: RPC ports from then on, as the well-known ones. */
+  private readonly learned = new LearnedPorts();
+  /** Portmapper calls waiting for the reply that will say which ports to learn. */
+  private readonly portQueries = new WeakMap<Exchange, PortQuery>();
   private lastFrame = 0;
   private readonly c: RpcCounts = {
     frames: 0, notRpcFrames: 0, messages: 0, calls: 0, replies: 0, malformed: 0, truncated: 0,
@@ -228,6 +237,24 @@ export class RpcPipeline implements TransportSink {
     };
   }
 
+  /** Ports learned so far from portmapper GETPORT / DUMP and rpcbind GETADDR / GETVERSADDR / GETADDRLIST / DUMP replies. */
+  learnedPorts(): LearnedPort[] {
+    return this.learned.list();
+  }
+
+  /** A well-known RPC port, or one a portmapper reply handed out for this transport. */
+  isRpcPort(transport: "tcp" | "udp", port: number): boolean {
+    return isWellKnownRpcPort(port) || this.learned.has(transport, port);
+  }
+
+  /**
+   * Capture time has reached (tsSec, tsNsec) though no packet came (a live capture's
+   * clock tick): calls waiting longer than replyTimeoutSeconds are given up now.
+   */
+  advanceTime(tsSec: number, tsNsec: number): void {
+    this.advance(tsSec, tsNsec);
+  }
+
   // ── TransportSink ──
 
   udp(d: UdpDatagram): void {
@@ -237,11 +264,11 @@ export class RpcPipeline implements TransportSink {
     const type = peekMsgType(payload);
     let accept = false;
     if (type === 0) {
-      accept = udpCallPlausible(payload, d.missingBytes, isWellKnownRpcPort(d.sport) || isWellKnownRpcPort(d.dport));
+      accept = udpCallPlausible(payload, d.missingBytes, this.isRpcPort("udp", d.sport) || this.isRpcPort("udp", d.dport));
     } else if (type === 1) {
       // A reply is recognised by its call; or, unseen call, by coming from a well-known RPC port.
       accept = this.matcher.expectsUdpReply(d.src, d.sport, d.dst, d.dport, peekXid(payload)) ||
-        (isWellKnownRpcPort(d.sport) && udpReplyPlausible(payload, d.missingBytes));
+        (this.isRpcPort("udp", d.sport) && udpReplyPlausible(payload, d.missingBytes));
     }
     if (!accept) {
       this.c.udpNotRpc++;
@@ -380,9 +407,18 @@ export class RpcPipeline implements TransportSink {
           });
         }
         this.matcher.call(msg, h);
+        if (h.prog === PORTMAPPER_PROGRAM && msg.exchange?.call === msg) {
+          const query = portQueryOf(h, record);
+          if (query) this.portQueries.set(msg.exchange, query);
+        }
       } else {
         this.c.replies++;
         this.matcher.reply(msg, h);
+        const query = msg.exchange ? this.portQueries.get(msg.exchange) : undefined;
+        if (query) {
+          this.portQueries.delete(msg.exchange!);
+          for (const { mask, port } of portsInReply(query, h, record)) this.learned.add(mask, port);
+        }
       }
     }
     this.sink.message(msg, record, truncatedAt);
@@ -574,7 +610,7 @@ class OncRpcFraming implements StreamFraming {
 
   probe(input: ProbeInput): ProbeVerdict {
     const { conn, bytes, midstream } = input;
-    const wellKnown = isWellKnownRpcPort(conn.aPort) || isWellKnownRpcPort(conn.bPort);
+    const wellKnown = this.pipeline.isRpcPort("tcp", conn.aPort) || this.pipeline.isRpcPort("tcp", conn.bPort);
     const v = checkRecordStart(bytes, 0, bytes.length, this.pipeline.limits.maxRecordBytes, !wellKnown);
     if (v === "yes") return "claim";
     // On an RPC port a connection caught midstream is RPC all the same: resynchronise inside it.
@@ -599,9 +635,18 @@ class OncRpcStream implements StreamHandler {
 
   constructor(private readonly pipeline: RpcPipeline, private readonly conn: TcpConnection) {
     const limits = pipeline.limits;
-    const strict = !(isWellKnownRpcPort(conn.aPort) || isWellKnownRpcPort(conn.bPort));
+    const strict = !(pipeline.isRpcPort("tcp", conn.aPort) || pipeline.isRpcPort("tcp", conn.bPort));
     const max = limits.maxRecordBytes;
-    const check = (b: Uint8Array, off: number, end: number) => checkRecordStart(b, off, end, max, strict);
+    // Used only to resynchronise after a gap. On RPC ports the check is lenient (any
+    // rpcvers, so a server's RPC_MISMATCH can pair with its call), but a resync that
+    // lands on a "call" of another version is almost surely a phantom inside data,
+    // and its bogus length would swallow the real records after it.
+    const check = (b: Uint8Array, off: number, end: number) => {
+      const v = checkRecordStart(b, off, end, max, strict);
+      if (v !== "yes" || strict || off + 16 > end) return v;
+      const word = (at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+      return word(off + 8) === 0 && word(off + 12) !== 2 ? "no" : v;
+    };
     this.markers = [
       new RecordMarker(limits, this.handlerFor(0), check, pipeline.recordBudget),
       new RecordMarker(limits, this.handlerFor(1), check, pipeline.recordBudget),
