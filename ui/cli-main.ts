@@ -29,8 +29,14 @@ export const USAGE = `rpcscope — ONC-RPC (SunRPC) and XDR analyzer
 Usage:
   rpcscope [FILE]                     terminal UI on a capture (summary when stdout is not a terminal)
   rpcscope summary FILE|- [options]   one line per RPC message, then the totals
-  rpcscope stats FILE [--json]        per program/procedure: calls, errors, response times
+  rpcscope stats FILE [--json|--csv]  per program/procedure: calls, errors, response times
                                       (p50/p95/p99), per conversation and per client
+  rpcscope diff BASE NEW [options]    what changed between two captures (exit 1 on regressions)
+  rpcscope write -Y EXPR IN OUT       save the packets of matching exchanges (pcap/pcapng)
+  rpcscope capture -i IFACE [...]     live capture, printed as messages complete
+  rpcscope -i IFACE                   terminal UI on a live capture
+  rpcscope interfaces                 devices that can be captured on
+  (each subcommand has its own --help)
 
 FILE is a pcap or pcapng capture, optionally gzip-compressed; '-' reads standard input
 (e.g. tcpdump -i lo -w - | rpcscope summary -).
@@ -39,6 +45,7 @@ Options:
   -Y, --filter EXPR      display filter, e.g. 'prog == nfs && proc == READ && rtt > 5ms',
                          'status != SUCCESS', 'res.status == NFS3ERR_NOENT', 'op == READ'
   --json                 NDJSON: one object per RPC message (see README for the keys)
+  --csv                  CSV (summary and stats)
   -V, --verbose          decode every call's arguments and reply's results (tree lines,
                          or args/res in --json)
   --spec FILE.x          load an rpcgen .x specification (repeatable); overrides built-ins
@@ -237,6 +244,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   const first = argv[0];
   if (first === "diff" || first === "write" || first === "capture" || first === "interfaces") {
     return runSubcommand(first, argv.slice(1));
+  }
+  // `rpcscope -i IFACE`: the terminal UI on a live capture.
+  if (argv.some((a) => a === "-i" || a === "--interface" || a.startsWith("--interface=") || /^-i./.test(a))) {
+    const live = await import("./commands/capture.js");
+    const parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: { ...COMMON_OPTIONS, ...live.CAPTURE_OPTIONS },
+    });
+    if (parsed.values.help) {
+      process.stdout.write(live.CAPTURE_USAGE + "\n");
+      return 0;
+    }
+    return live.runLiveTui({ settings: live.liveSettings(parsed.values, parsed.positionals), common: commonOptions(parsed.values) });
   }
   const { values, positionals } = parseArgs({
     args: [...argv],

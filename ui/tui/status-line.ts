@@ -37,7 +37,8 @@ export function formatStatusLine(info: StatusInfo, width: number): StyledLine {
   // What the view is and whether it is complete come before the issue counts.
   if (info.filter !== null) parts.push({ text: "filter: " + escapeForTerminal(info.filter), alert: false });
   if (info.conversation !== null) parts.push({ text: "conv: " + escapeForTerminal(info.conversation), alert: false });
-  if (!info.progress.done) {
+  // A live capture is never "done"; its own marker below says what is going on.
+  if (!info.progress.done && !info.live) {
     const f = info.progress.fraction;
     parts.push({ text: f === null ? "loading..." : `loading ${Math.floor(f * 100)}%`, alert: false });
   }
