@@ -70,6 +70,15 @@ export interface CaptureIndexOptions {
   readonly limits: Limits;
 }
 
+/** Shared by every single-frame message: `framesOf` gives the real list. */
+const NO_FRAMES: readonly number[] = Object.freeze([]);
+const NO_ISSUES: readonly string[] = Object.freeze([]);
+
+/** Frames a stored record came from (one frame unless it spanned several). */
+function framesOf(s: StoredMessage): readonly number[] {
+  return s.frames.length === 0 ? [s.frame] : s.frames;
+}
+
 function endpoint(addr: string, port: number): string {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
@@ -124,11 +133,20 @@ export class CaptureIndex implements TuiDataSource {
 
   // ---- building -------------------------------------------------------------
 
+  /** Strings that repeat across rows (endpoints, conversation keys), kept once. */
+  private readonly interned = new Map<string, string>();
+  private intern(s: string): string {
+    const known = this.interned.get(s);
+    if (known !== undefined) return known;
+    if (this.interned.size < 1_000_000) this.interned.set(s, s);
+    return s;
+  }
+
   private store(m: AnalyzedMessage, record: Uint8Array): StoredMessage {
     const msg = m.msg;
     return {
       frame: msg.frame,
-      frames: msg.frames.length === 1 ? [msg.frame] : msg.frames.slice(),
+      frames: msg.frames.length === 1 ? NO_FRAMES : msg.frames.slice(),
       tsSec: msg.tsSec,
       tsNsec: msg.tsNsec,
       time: m.time,
@@ -140,14 +158,14 @@ export class CaptureIndex implements TuiDataSource {
       length: msg.length,
       spillOffset: this.spill.append(record),
       stored: record.length,
-      issues: msg.issues.length || m.bodyIssues.length ? [...msg.issues, ...m.bodyIssues].map((i) => `${i.code}: ${i.detail}`) : [],
+      issues: msg.issues.length || m.bodyIssues.length ? [...msg.issues, ...m.bodyIssues].map((i) => `${i.code}: ${i.detail}`) : NO_ISSUES,
     };
   }
 
   private newRow(kind: RowKind, m: AnalyzedMessage, clientIsSrc: boolean): RowData {
     const msg = m.msg;
-    const client = clientIsSrc ? endpoint(msg.src, msg.sport) : endpoint(msg.dst, msg.dport);
-    const server = clientIsSrc ? endpoint(msg.dst, msg.dport) : endpoint(msg.src, msg.sport);
+    const client = this.intern(clientIsSrc ? endpoint(msg.src, msg.sport) : endpoint(msg.dst, msg.dport));
+    const server = this.intern(clientIsSrc ? endpoint(msg.dst, msg.dport) : endpoint(msg.src, msg.sport));
     const row: RowData = {
       index: this.rows.length + 1,
       kind,
@@ -165,7 +183,7 @@ export class CaptureIndex implements TuiDataSource {
       info: "",
       call: null,
       reply: null,
-      conversation: `${msg.transport} ${[client, server].sort().join(" ")}`,
+      conversation: this.intern(client < server ? `${msg.transport} ${client} ${server}` : `${msg.transport} ${server} ${client}`),
       client,
       server,
     };
@@ -431,7 +449,7 @@ export class CaptureIndex implements TuiDataSource {
       seq: 0,
       protocol: "onc-rpc",
       frame: stored.frame,
-      frames: stored.frames,
+      frames: framesOf(stored),
       tsSec: stored.tsSec,
       tsNsec: stored.tsNsec,
       transport,
@@ -491,7 +509,7 @@ export class CaptureIndex implements TuiDataSource {
     const tree: TreeNode[] = [];
     const bytes: DetailBytes[] = [];
     const ctx = (s: StoredMessage): MessageContext => ({
-      frame: s.frame, frames: s.frames, transport: row.transport, src: s.src, dst: s.dst,
+      frame: s.frame, frames: framesOf(s), transport: row.transport, src: s.src, dst: s.dst,
       sport: s.sport, dport: s.dport, length: s.length, time: s.time,
     });
     const issueNodes = (s: StoredMessage): TreeNode[] =>
@@ -501,14 +519,14 @@ export class CaptureIndex implements TuiDataSource {
       if (h?.kind === "call") tree.push(...callTree(names, ctx(row.call), h, args, argsNote));
       else tree.push({ label: `Malformed message in frame ${row.call.frame}`, children: [], isError: true });
       tree.push(...issueNodes(row.call));
-      bytes.push({ message: "call", bytes: call.bytes, frames: row.call.frames });
+      bytes.push({ message: "call", bytes: call.bytes, frames: framesOf(row.call) });
     }
     if (reply && row.reply) {
       const h = reply.msg.header;
       const ch = call?.msg.header;
       if (h?.kind === "reply") tree.push(...replyTree(names, ctx(row.reply), h, ch?.kind === "call" ? ch : null, res, resNote));
       tree.push(...issueNodes(row.reply));
-      bytes.push({ message: "reply", bytes: reply.bytes, frames: row.reply.frames });
+      bytes.push({ message: "reply", bytes: reply.bytes, frames: framesOf(row.reply) });
     } else if (row.kind === "unmatched-call") {
       tree.push({ label: `No reply (${row.status})`, children: [], key: "noreply" });
     }
