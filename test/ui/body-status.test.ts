@@ -3,26 +3,15 @@
  * bodyErrorName finds on the fully decoded result, for every reply of every sample.
  */
 import { describe, expect, it } from "vitest";
-import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { ROOT, sampleCaptures } from "../sample-files.js";
 import { analyzeCapture } from "../../ui/analyze.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { BodyStatusReader } from "../../ui/body-status.js";
 import { bodyErrorName } from "../../ui/filter/fields.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
 
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) {
-      if (name !== "hostile") out.push(...captures(p));
-    } else if (/\.pcap(ng)?$/.test(name)) out.push(p);
-  }
-  return out.sort();
-}
 
 describe("body status read from the bytes", () => {
   it("agrees with the decoded result on every reply of every sample", async () => {
@@ -31,7 +20,7 @@ describe("body status read from the bytes", () => {
     let replies = 0;
     let errors = 0;
     const problems: string[] = [];
-    for (const file of captures(join(ROOT, "samples"))) {
+    for (const file of sampleCaptures()) {
       await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, decodeBodies: true }, {
         message(m, record) {
           const h = m.msg.header;

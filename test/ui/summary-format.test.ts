@@ -3,8 +3,8 @@
  * reference object form on every message of every sample, issues included.
  */
 import { describe, expect, it } from "vitest";
-import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { ROOT, sampleCaptures } from "../sample-files.js";
 import { analyzeCapture } from "../../ui/analyze.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { namesFor } from "../../ui/names.js";
@@ -13,23 +13,10 @@ import { jsonSafeStringify } from "../../ui/text-safety.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import type { AnalyzedMessage } from "../../ui/analyze.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
 
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    // Broken-on-purpose files have exact tests in test/hostile/.
-    if (statSync(p).isDirectory()) {
-      if (name !== "hostile") out.push(...captures(p));
-    }
-    else if (/\.pcap(ng)?$/.test(name)) out.push(p);
-  }
-  return out.sort();
-}
 
 describe("summary formatting", () => {
-  const files = captures(join(ROOT, "samples"));
+  const files = sampleCaptures();
 
   it("finds the samples", () => {
     expect(files.length).toBeGreaterThan(10);
