@@ -4,7 +4,10 @@
  * background. Record bytes go to a spill file; a row keeps offsets, and details are
  * decoded again from those bytes when a row is opened.
  */
-import type { Exchange, RpcCall, RpcMessage, RpcReply } from "../dissect/rpc-types.js";
+import type { Exchange, LibvirtExchange, LibvirtMessage, RpcCall, RpcMessage, RpcReply } from "../dissect/rpc-types.js";
+import { decodeLibvirtHeader } from "../dissect/libvirt/header.js";
+import { decodeLibvirtBody } from "../dissect/libvirt/body.js";
+import { errorMessageOf, libvirtDetailLines, libvirtProcName, type AnalyzedLibvirtMessage } from "./libvirt-format.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
 import type { Limits } from "../capture/limits.js";
 import type { Transport } from "../capture/transport.js";
@@ -41,6 +44,8 @@ interface StoredMessage {
 
 interface RowData {
   readonly index: number;
+  /** libvirt rows carry a serial in `xid` and libvirt messages in call/reply. */
+  readonly libvirt?: true;
   kind: RowKind;
   readonly firstFrame: number;
   readonly time: number;
@@ -70,6 +75,14 @@ export interface CaptureIndexOptions {
   readonly limits: Limits;
 }
 
+/** What a row is started from: an ONC-RPC or a libvirt message. */
+interface RowSource {
+  readonly time: number;
+  readonly msg: Pick<RpcMessage, "src" | "dst" | "sport" | "dport" | "transport" | "frame"> & {
+    readonly header: { readonly xid: number } | { readonly serial: number } | null;
+  };
+}
+
 /** Shared by every single-frame message: `framesOf` gives the real list. */
 const NO_FRAMES: readonly number[] = Object.freeze([]);
 const NO_ISSUES: readonly string[] = Object.freeze([]);
@@ -94,6 +107,7 @@ export class CaptureIndex implements TuiDataSource {
   private readonly listeners = new Set<() => void>();
   private readonly bodyStatusOf = new WeakMap<Exchange, string | null>();
   private readonly infoCtx = new MessageInfoContext();
+  private readonly libvirtRows = new Map<LibvirtExchange, RowData>();
   private view: number[] | null = null;
   private filter: CompiledFilter | null = null;
   private conversation: string | null = null;
@@ -113,6 +127,7 @@ export class CaptureIndex implements TuiDataSource {
     return {
       message: (m, record) => this.onMessage(m, record),
       exchangeResolved: (ex) => this.onResolved(ex),
+      libvirtMessage: (m, bytes) => this.onLibvirtMessage(m, bytes),
       streamIssue: (issue) => this.onStreamIssue(issue),
     };
   }
@@ -162,7 +177,7 @@ export class CaptureIndex implements TuiDataSource {
     };
   }
 
-  private newRow(kind: RowKind, m: AnalyzedMessage, clientIsSrc: boolean): RowData {
+  private newRow(kind: RowKind, m: RowSource, clientIsSrc: boolean, libvirt = false): RowData {
     const msg = m.msg;
     const client = this.intern(clientIsSrc ? endpoint(msg.src, msg.sport) : endpoint(msg.dst, msg.dport));
     const server = this.intern(clientIsSrc ? endpoint(msg.dst, msg.dport) : endpoint(msg.src, msg.sport));
@@ -172,7 +187,7 @@ export class CaptureIndex implements TuiDataSource {
       firstFrame: msg.frame,
       time: m.time,
       transport: msg.transport,
-      xid: msg.header ? msg.header.xid : null,
+      xid: msg.header ? ("xid" in msg.header ? msg.header.xid : msg.header.serial) : null,
       prog: null,
       vers: null,
       proc: null,
@@ -183,6 +198,7 @@ export class CaptureIndex implements TuiDataSource {
       info: "",
       call: null,
       reply: null,
+      ...(libvirt ? { libvirt: true as const } : {}),
       conversation: this.intern(client < server ? `${msg.transport} ${client} ${server}` : `${msg.transport} ${server} ${client}`),
       client,
       server,
@@ -262,6 +278,94 @@ export class CaptureIndex implements TuiDataSource {
     if (row) row.retransmits = ex.retransmits;
   }
 
+  /** libvirt: one row per CALL (updated by its REPLY), and a row for each event or stream message. */
+  private onLibvirtMessage(m: AnalyzedLibvirtMessage, bytes: Uint8Array): void {
+    const { msg } = m;
+    const h = msg.header;
+    const stored = this.storeLibvirt(m, bytes);
+    const ex = msg.exchange;
+    if (h?.kind === "reply" && ex) {
+      const row = this.libvirtRows.get(ex);
+      this.libvirtRows.delete(ex);
+      if (row && !row.reply) {
+        row.kind = "exchange";
+        row.reply = stored;
+        row.rtt = ex.rtt;
+        row.status = h.statusName;
+        row.isError = h.statusName !== "OK";
+        if (row.isError) {
+          this.counts.errors++;
+          row.info = errorMessageOf(m.body) ?? row.info;
+        }
+        if (row.rtt !== null) this.rtts.add(row.rtt);
+        this.notify();
+        return;
+      }
+    }
+    const isCall = h?.kind === "call";
+    const kind: RowKind = isCall ? "unmatched-call" : h?.kind === "reply" ? "orphan-reply" : h ? "exchange" : "malformed";
+    const row = this.newRow(kind, m, isCall || h?.kind !== "reply", true);
+    row.prog = h ? h.prog : null;
+    row.vers = h ? h.vers : null;
+    row.proc = h ? h.proc : null;
+    if (isCall || !h) row.call = stored;
+    else row.reply = stored;
+    row.status = !h ? "malformed" : isCall ? "waiting" : h.kind === "message" ? "event" : h.statusName;
+    row.isError = !h || (h.kind === "reply" && h.statusName !== "OK");
+    row.info = h ? `${h.typeName} serial ${h.serial}` : msg.issues.map((i) => i.detail).join("; ");
+    if (isCall) {
+      this.counts.exchanges++;
+      if (ex) this.libvirtRows.set(ex, row);
+    }
+    if (!h) this.counts.malformed++;
+    this.notify();
+  }
+
+  private storeLibvirt(m: AnalyzedLibvirtMessage, bytes: Uint8Array): StoredMessage {
+    const msg = m.msg;
+    return {
+      frame: msg.frame,
+      frames: msg.frames.length === 1 ? NO_FRAMES : msg.frames.slice(),
+      tsSec: msg.tsSec,
+      tsNsec: msg.tsNsec,
+      time: m.time,
+      src: msg.src,
+      dst: msg.dst,
+      sport: msg.sport,
+      dport: msg.dport,
+      connId: msg.connId,
+      length: msg.length,
+      spillOffset: this.spill.append(bytes),
+      stored: bytes.length,
+      issues: msg.issues.length ? msg.issues.map((i) => `${i.code}: ${i.detail}`) : NO_ISSUES,
+    };
+  }
+
+  /** The detail of a libvirt row: header and body lines of its call and reply, decoded again. */
+  private libvirtDetail(row: RowData): Detail {
+    const tree: TreeNode[] = [];
+    const bytes: DetailBytes[] = [];
+    for (const [side, stored] of [["call", row.call], ["reply", row.reply]] as const) {
+      if (!stored) continue;
+      const data = this.spill.read(stored.spillOffset, stored.stored);
+      const header = decodeLibvirtHeader(data);
+      const msg = {
+        seq: 0, protocol: "libvirt", frame: stored.frame, frames: framesOf(stored), tsSec: stored.tsSec, tsNsec: stored.tsNsec,
+        transport: row.transport, connId: stored.connId ?? 0, src: stored.src, dst: stored.dst, sport: stored.sport,
+        dport: stored.dport, length: stored.length, header, issues: [], exchange: null, stream: null,
+      } satisfies LibvirtMessage;
+      const body = decodeLibvirtBody(header, data, data.length < stored.length ? data.length : null, this.options.registry, this.options.limits);
+      const lines = libvirtDetailLines({ msg, time: stored.time, body }, this.options.names, "");
+      tree.push({
+        label: `${side === "call" ? "Call" : "Reply"} in frame ${stored.frame}: ${lines[0] ?? ""}`,
+        children: lines.slice(1).map((label) => ({ label, children: [] })),
+        key: `libvirt.${side}`,
+      });
+      bytes.push({ message: side, bytes: data, frames: framesOf(stored) });
+    }
+    return { tree, bytes };
+  }
+
   private onStreamIssue(issue: StreamIssue): void {
     if (issue.code !== "gap" && issue.code !== "resync" && issue.code !== "record-too-long") return;
     const row: RowData = {
@@ -319,7 +423,9 @@ export class CaptureIndex implements TuiDataSource {
     const r = this.rowAt(position);
     const names = this.options.names;
     const program = r.prog === null ? "" : `${names.programName(r.prog) ?? r.prog} v${r.vers}`;
-    const procedure = r.prog === null ? "" : names.procedureName(r.prog, r.vers!, r.proc!);
+    const procedure = r.prog === null ? "" : r.libvirt
+      ? libvirtProcName(names, { prog: r.prog, vers: r.vers!, proc: r.proc! })
+      : names.procedureName(r.prog, r.vers!, r.proc!);
     return {
       index: r.index,
       kind: r.kind,
@@ -406,6 +512,8 @@ export class CaptureIndex implements TuiDataSource {
   private matchesView(row: RowData): boolean {
     if (this.conversation && row.conversation !== this.conversation) return false;
     if (!this.filter) return true;
+    // The filter's fields are ONC-RPC's; libvirt rows are shown only without a filter.
+    if (row.libvirt) return false;
     const subject = this.subjectFor(row, this.filter.needsBody);
     return this.filter(subject);
   }
@@ -502,6 +610,7 @@ export class CaptureIndex implements TuiDataSource {
     if (row.kind === "gap") {
       return { tree: [{ label: `${row.status} at frame ${row.firstFrame}: ${row.info}`, children: [] }], bytes: [] };
     }
+    if (row.libvirt) return this.libvirtDetail(row);
     const names = this.options.names;
     const call = row.call ? this.reread(row.call, row.transport) : null;
     const reply = row.reply ? this.reread(row.reply, row.transport) : null;
