@@ -1,0 +1,56 @@
+/**
+ * The TUI's data source over real captures: rows, statuses, details and the filter,
+ * for ONC-RPC (NFSv4) and for libvirt's own framing.
+ */
+import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { analyzeCapture } from "../../ui/analyze.js";
+import { loadRegistry } from "../../ui/spec-loader.js";
+import { namesFor } from "../../ui/names.js";
+import { CaptureIndex } from "../../ui/capture-index.js";
+import { DEFAULT_LIMITS } from "../../capture/limits.js";
+import { ROOT } from "../sample-files.js";
+
+async function indexOf(file: string, specs: string[] = []): Promise<CaptureIndex> {
+  const registry = await loadRegistry({ userSpecs: specs, defines: new Map() });
+  const index = new CaptureIndex({ title: file, live: false, registry, names: namesFor(registry), limits: DEFAULT_LIMITS });
+  await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, decodeBodies: true }, index.handlers());
+  index.finished();
+  return index;
+}
+
+function rows(index: CaptureIndex) {
+  return Array.from({ length: index.rowCount() }, (_, i) => index.row(i));
+}
+
+describe("capture index", () => {
+  it("libvirt: one row per call with its reply, events as rows, the ERROR reply with its text", async () => {
+    const index = await indexOf(join(ROOT, "samples/libvirt/libvirt-test.pcap"), [join(ROOT, "samples/libvirt/libvirt-fixture.x")]);
+    const all = rows(index);
+    expect(index.progress().counts.exchanges).toBe(171);
+    expect(all.filter((r) => r.kind === "exchange" && r.callBytes > 0 && r.replyBytes > 0)).toHaveLength(171);
+    expect(all.filter((r) => r.status === "event")).toHaveLength(8);
+    const errors = all.filter((r) => r.isError);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ procedure: "DOMAIN_LOOKUP_BY_NAME", status: "ERROR", info: "Domain not found", firstFrame: 160 });
+    const detail = await index.detail(errors[0]!.index);
+    expect(detail.bytes.map((b) => [b.message, b.bytes.length, b.frames])).toEqual([["call", 48, [160]], ["reply", 112, [161]]]);
+    expect(JSON.stringify(detail.tree)).toContain("Domain not found");
+    index.close();
+  });
+
+  it("NFSv4: info names the files, the error row carries the NFS status, filters select rows", async () => {
+    const index = await indexOf(join(ROOT, "samples/nfs/nfsv4.pcap"));
+    const all = rows(index);
+    expect(all).toHaveLength(39);
+    const err = all.filter((r) => r.isError);
+    expect(err.map((r) => r.status)).toEqual(["NFS4ERR_NOENT"]);
+    expect(all.filter((r) => /^PUTFH\(\S+\) READ/.test(r.info))).toHaveLength(2);
+    expect(index.setFilter("op == READ")).toEqual({ ok: true });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(index.rowCount()).toBe(2);
+    const bad = index.setFilter("rtt >");
+    expect(bad.ok).toBe(false);
+    index.close();
+  });
+});
