@@ -14,7 +14,7 @@ import { LineCache, summaryJson, summaryJsonLine, summaryLine } from "./summary-
 import { treeLines } from "./body-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
-import type { NameLookup } from "./filter/fields.js";
+import { FILTER_HELP, type NameLookup } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
@@ -267,7 +267,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     options: COMMON_OPTIONS,
   });
   if (values.help) {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(`${USAGE}\n\n${FILTER_HELP}\n`);
     return 0;
   }
   const opts = commonOptions(values);
