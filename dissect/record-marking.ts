@@ -475,6 +475,12 @@ export class RecordMarker {
    * Resynchronising: look for a plausible record start from b[i]; returns where
    * parsing goes on (a found record start in b, or b.length).
    */
+  /** First position in [from, end) where a record certainly starts ("yes"), or -1. */
+  private firstDefinite(b: Uint8Array, from: number, end: number): number {
+    for (let q = from; q < end; q++) if (this.check(b, q, end) === "yes") return q;
+    return -1;
+  }
+
   private scan(b: Uint8Array, i: number, frame: number, atEnd = false): number {
     const n = b.length;
     if (this.scanLen > 0) {
@@ -488,6 +494,16 @@ export class RecordMarker {
         const v = this.check(buf, p, total);
         // At the end of the stream a candidate that still needs more bytes never gets them.
         if (v === "no" || (v === "more" && (atEnd || total - p >= MAX_HEADER_LOOKAHEAD))) continue;
+        if (v === "more") {
+          // Undecided here, but a definite record start further on wins: waiting on the
+          // first would let a damaged stretch hide the real record behind it.
+          const q = this.firstDefinite(buf, p + 1, total);
+          if (q >= 0 && q < tailLen) {
+            p = q - 1;
+            continue;
+          }
+          if (q >= 0) break; // in the new chunk: drop the tail and scan the chunk below
+        }
         if (v === "yes") {
           this.skip(p);
           this.foundRecordStart(frame);
@@ -535,6 +551,11 @@ export class RecordMarker {
       // "more" means fewer than MAX_HEADER_LOOKAHEAD bytes remain: keep them for the next chunk.
       const tail = n - p;
       if (tail >= MAX_HEADER_LOOKAHEAD) continue; // a check that wants more than it may: treat as "no"
+      const q = this.firstDefinite(b, p + 1, n);
+      if (q >= 0) {
+        p = q - 1; // a definite record start further on wins over an undecided one
+        continue;
+      }
       this.skip(p - i);
       if (!this.scanBuf) this.scanBuf = new Uint8Array(SCAN_CAPACITY);
       this.scanBuf.set(b.subarray(p, n), 0);
