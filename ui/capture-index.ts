@@ -158,22 +158,33 @@ export class CaptureIndex implements TuiDataSource {
   }
 
   private store(m: AnalyzedMessage, record: Uint8Array): StoredMessage {
-    const msg = m.msg;
+    const issues = m.msg.issues.length || m.bodyIssues.length ? [...m.msg.issues, ...m.bodyIssues] : [];
+    return this.storeRecord(m.msg, m.time, record, issues);
+  }
+
+  private storeLibvirt(m: AnalyzedLibvirtMessage, bytes: Uint8Array): StoredMessage {
+    return this.storeRecord(m.msg, m.time, bytes, m.msg.issues);
+  }
+
+  /** The row's view of one message: where its bytes are in the spill file, and a few facts. */
+  private storeRecord(
+    msg: RpcMessage | LibvirtMessage, time: number, bytes: Uint8Array, issues: readonly { code: string; detail: string }[],
+  ): StoredMessage {
     return {
       frame: msg.frame,
       frames: msg.frames.length === 1 ? NO_FRAMES : msg.frames.slice(),
       tsSec: msg.tsSec,
       tsNsec: msg.tsNsec,
-      time: m.time,
+      time,
       src: msg.src,
       dst: msg.dst,
       sport: msg.sport,
       dport: msg.dport,
       connId: msg.connId,
       length: msg.length,
-      spillOffset: this.spill.append(record),
-      stored: record.length,
-      issues: msg.issues.length || m.bodyIssues.length ? [...msg.issues, ...m.bodyIssues].map((i) => `${i.code}: ${i.detail}`) : NO_ISSUES,
+      spillOffset: this.spill.append(bytes),
+      stored: bytes.length,
+      issues: issues.length ? issues.map((i) => `${i.code}: ${i.detail}`) : NO_ISSUES,
     };
   }
 
@@ -319,26 +330,6 @@ export class CaptureIndex implements TuiDataSource {
     }
     if (!h) this.counts.malformed++;
     this.notify();
-  }
-
-  private storeLibvirt(m: AnalyzedLibvirtMessage, bytes: Uint8Array): StoredMessage {
-    const msg = m.msg;
-    return {
-      frame: msg.frame,
-      frames: msg.frames.length === 1 ? NO_FRAMES : msg.frames.slice(),
-      tsSec: msg.tsSec,
-      tsNsec: msg.tsNsec,
-      time: m.time,
-      src: msg.src,
-      dst: msg.dst,
-      sport: msg.sport,
-      dport: msg.dport,
-      connId: msg.connId,
-      length: msg.length,
-      spillOffset: this.spill.append(bytes),
-      stored: bytes.length,
-      issues: msg.issues.length ? msg.issues.map((i) => `${i.code}: ${i.detail}`) : NO_ISSUES,
-    };
   }
 
   /** The detail of a libvirt row: header and body lines of its call and reply, decoded again. */
