@@ -18,7 +18,7 @@ import type { DecodedField } from "../dissect/xdr-types.js";
 import { KeepaliveProc, LibvirtProgram } from "../dissect/libvirt/constants.js";
 import { decodeLibvirtBody, type LibvirtBodyDecode } from "../dissect/libvirt/body.js";
 import { toJsonValue, treeLines, type JsonValue } from "./body-format.js";
-import { formatSeconds, programLabel, type Names } from "./summary-format.js";
+import { endpoint, formatSeconds, peerFrameOf, programLabel, rttOf, type Names } from "./summary-format.js";
 import { escapeForTerminal, jsonSafeString } from "./text-safety.js";
 
 export interface AnalyzedLibvirtMessage {
@@ -48,20 +48,9 @@ export function libvirtProcName(names: Names, h: Pick<LibvirtHeader, "prog" | "v
   return name;
 }
 
-export function libvirtPeerFrame(msg: LibvirtMessage): number | null {
-  const ex = msg.exchange;
-  if (!ex || !msg.header) return null;
-  const peer = msg.header.kind === "call" ? ex.reply : ex.call;
-  return peer ? peer.frame : null;
-}
-
-export function libvirtRtt(msg: LibvirtMessage): number | null {
-  return msg.header?.kind === "reply" && msg.exchange ? msg.exchange.rtt : null;
-}
-
-function endpoint(addr: string, port: number): string {
-  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
+/** Frame of the matching call or reply (the same rule as for ONC-RPC). */
+export const libvirtPeerFrame: (msg: LibvirtMessage) => number | null = peerFrameOf;
+export const libvirtRtt: (msg: LibvirtMessage) => number | null = rttOf;
 
 const VERB: Readonly<Record<LibvirtHeader["kind"], string>> = {
   call: "Call  ",

@@ -21,18 +21,24 @@ export function callTriple(msg: RpcMessage): { prog: number; vers: number; proc:
   return call && call.kind === "call" ? { prog: call.prog, vers: call.vers, proc: call.proc } : null;
 }
 
-export function peerFrameOf(msg: RpcMessage): number | null {
+/** What peerFrameOf and rttOf read: an ONC-RPC or a libvirt message and its exchange. */
+interface PairedMessage {
+  readonly header: { readonly kind: string } | null;
+  readonly exchange: { readonly call: { readonly frame: number } | null; readonly reply: { readonly frame: number } | null; readonly rtt: number | null } | null;
+}
+
+export function peerFrameOf(msg: PairedMessage): number | null {
   const ex = msg.exchange;
   if (!ex || !msg.header) return null;
   const peer = msg.header.kind === "call" ? ex.reply : ex.call;
   return peer ? peer.frame : null;
 }
 
-export function rttOf(msg: RpcMessage): number | null {
+export function rttOf(msg: PairedMessage): number | null {
   return msg.header?.kind === "reply" && msg.exchange ? msg.exchange.rtt : null;
 }
 
-function endpoint(addr: string, port: number): string {
+export function endpoint(addr: string, port: number): string {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
