@@ -85,11 +85,15 @@ async function startsWithGzipMagic(path: string): Promise<boolean> {
 
 /**
  * An uncompressed file read into two buffers used in turn, so a large capture does
- * not allocate a new chunk per read. Safe because frames are only valid while their
- * batch is handled, and the parser copies a record that straddles two chunks.
+ * not allocate a new chunk per read. The next read is started before the current
+ * chunk is handed out, so the disk (or page cache copy) works while frames are
+ * decoded. Safe because frames are only valid while their batch is handled (a
+ * buffer is refilled only after the consumer asked for the next chunk), and the
+ * parser copies a record that straddles two chunks.
  */
 async function* fileChunksReused(path: string, options: ReadFramesOptions): AsyncGenerator<Uint8Array> {
   const fh = await open(path, "r");
+  let inFlight: Promise<{ bytesRead: number }> | null = null;
   try {
     const info = await fh.stat();
     const total = info.isFile() ? info.size : null;
@@ -97,16 +101,24 @@ async function* fileChunksReused(path: string, options: ReadFramesOptions): Asyn
     const buffers = [new Uint8Array(size), new Uint8Array(size)];
     let turn = 0;
     let read = 0;
+    inFlight = fh.read(buffers[0]!, 0, size, null);
     for (;;) {
       const buf = buffers[turn]!;
-      turn ^= 1;
-      const { bytesRead } = await fh.read(buf, 0, size, null);
+      const { bytesRead } = await inFlight;
+      inFlight = null;
       if (bytesRead === 0) return;
+      turn ^= 1;
+      // Reads without a position continue where the previous one ended, so issuing
+      // this one now keeps the file order (a short read is not taken to mean the end:
+      // the path may be a pipe).
+      inFlight = fh.read(buffers[turn]!, 0, size, null);
       read += bytesRead;
       options.onProgress?.(read, total);
       yield buf.subarray(0, bytesRead);
     }
   } finally {
+    // A consumer that stops early leaves a read running; let it end before closing.
+    if (inFlight) await inFlight.catch(() => undefined);
     await fh.close();
   }
 }

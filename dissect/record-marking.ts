@@ -61,10 +61,53 @@ export interface RecordHandler {
 /** Is there a plausible record start at b[off]? (`availEnd` ends the bytes at hand.) */
 export type RecordStartCheck = (b: Uint8Array, off: number, availEnd: number) => Verdict;
 
-/** Bytes of record buffers over all markers sharing it (bounded by a limit). */
+/** Buffers kept for reuse: a handful, each at most this big (records of a few KiB to 1 MiB are common). */
+const POOL_MAX_BUFFERS = 16;
+const POOL_MAX_BUFFER_BYTES = 1 << 20;
+/** Record buffers are allocated in these steps so that a freed one fits the next record. */
+const BUFFER_STEP_BYTES = 16 * 1024;
+
+/**
+ * Bytes of record buffers over all markers sharing it (bounded by a limit), and a
+ * small pool of finished records' buffers: most multi-segment records (NFS READ and
+ * WRITE) are alike in size, and reusing a buffer spares allocating and zeroing one
+ * per record. Pooled buffers are not charged to the budget; the pool is a constant
+ * POOL_MAX_BUFFERS × POOL_MAX_BUFFER_BYTES at most.
+ */
 export class BufferBudget {
   used = 0;
+  private readonly pool: Uint8Array[] = [];
   constructor(readonly max: number) {}
+
+  /** A buffer of at least `min` bytes (at most `cap` when newly allocated), from the pool when one fits. */
+  take(min: number, cap: number): Uint8Array {
+    let best = -1;
+    for (let i = 0; i < this.pool.length; i++) {
+      const len = this.pool[i]!.length;
+      if (len >= min && (best < 0 || len < this.pool[best]!.length)) best = i;
+    }
+    if (best >= 0) {
+      const buf = this.pool[best]!;
+      this.pool[best] = this.pool[this.pool.length - 1]!;
+      this.pool.pop();
+      return buf;
+    }
+    const rounded = Math.ceil(min / BUFFER_STEP_BYTES) * BUFFER_STEP_BYTES;
+    return new Uint8Array(Math.max(min, Math.min(rounded, cap)));
+  }
+
+  /** Hands a buffer back; its contents may be overwritten from now on. */
+  give(buf: Uint8Array): void {
+    if (buf.length > POOL_MAX_BUFFER_BYTES) return;
+    if (this.pool.length < POOL_MAX_BUFFERS) {
+      this.pool.push(buf);
+      return;
+    }
+    // Full: keep the larger of the two, so a pool of small buffers can still serve big records.
+    let smallest = 0;
+    for (let i = 1; i < this.pool.length; i++) if (this.pool[i]!.length < this.pool[smallest]!.length) smallest = i;
+    if (this.pool[smallest]!.length < buf.length) this.pool[smallest] = buf;
+  }
 }
 
 /** Byte accounting: received = delivered + lostAfterHole + markBytes + skippedResync + skippedTooLong + partialMarkBytes. */
@@ -320,16 +363,28 @@ export class RecordMarker {
   private ensureCapacity(total: number): boolean {
     const buf = this.recBuf;
     if (buf && buf.length >= total) return true;
-    const cap = buf ? Math.min(Math.max(total, buf.length * 2), this.limits.maxRecordBytes) : total;
-    const grow = cap - (buf?.length ?? 0);
-    if (this.budget.used + grow > this.budget.max) {
+    const want = buf ? Math.min(Math.max(total, buf.length * 2), this.limits.maxRecordBytes) : total;
+    if (this.budget.used - (buf?.length ?? 0) + want > this.budget.max) {
       this.startSkipping(this.recLength,
         `record of ${this.recLength} bytes does not fit the record buffer budget (${this.budget.max} bytes over all streams)`);
       return false;
     }
-    const next = new Uint8Array(cap);
-    if (buf) next.set(buf.subarray(0, this.recHave));
-    this.budget.used += grow;
+    const next = this.budget.take(want, this.limits.maxRecordBytes);
+    if (this.budget.used - (buf?.length ?? 0) + next.length > this.budget.max) {
+      // The pooled or rounded-up buffer is bigger than the budget allows: exactly what is needed.
+      this.budget.give(next);
+      return this.adopt(buf, new Uint8Array(want));
+    }
+    return this.adopt(buf, next);
+  }
+
+  private adopt(old: Uint8Array | null, next: Uint8Array): true {
+    if (old) {
+      next.set(old.subarray(0, this.recHave));
+      this.budget.used -= old.length;
+      this.budget.give(old);
+    }
+    this.budget.used += next.length;
     this.recBuf = next;
     return true;
   }
@@ -387,8 +442,13 @@ export class RecordMarker {
       tsSec: this.curTsSec,
       tsNsec: this.curTsNsec,
     };
+    // The buffer goes back to the pool only once the handler is done with its bytes.
+    const buf = this.recBuf;
+    this.recBuf = null;
+    if (buf) this.budget.used -= buf.length;
     this.resetRecord();
     this.handler.record(ev);
+    if (buf) this.budget.give(buf);
   }
 
   private resetRecord(): void {
@@ -408,6 +468,7 @@ export class RecordMarker {
   private releaseBuffer(): void {
     if (this.recBuf) {
       this.budget.used -= this.recBuf.length;
+      this.budget.give(this.recBuf);
       this.recBuf = null;
     }
   }

@@ -17,8 +17,10 @@
  * with "pending-evicted"), each waiting at most `replyTimeoutSeconds` of capture
  * time ("unanswered"); recently answered calls are kept within their own, smaller
  * bounds (maxRecentAnswered, recentAnsweredSeconds), since each holds its exchange.
- * Lookups go through a map keyed by xid alone, whose buckets are chained entries
- * compared field by field, so no key string is built per message.
+ * Lookups go through a map keyed by the xid's low 30 bits (a small integer, which
+ * V8 hashes and stores without allocating; a full 32-bit xid is a heap number),
+ * whose buckets are chained entries compared field by field, xid included, so no
+ * key string is built per message.
  */
 import { secondsBetween } from "../capture/frame.js";
 import type { Limits } from "../capture/limits.js";
@@ -27,6 +29,11 @@ import type { Exchange, RpcCall, RpcMessage, RpcReply } from "./rpc-types.js";
 
 /** Calls sharing one xid in one table beyond this many are treated as a flood: the oldest goes. */
 const MAX_SAME_XID = 64;
+
+/** The map key of an xid: its low 30 bits (see the module comment). */
+function bucketOf(xid: number): number {
+  return xid & 0x3fff_ffff;
+}
 
 type GivenUp = "unanswered" | "pending-evicted";
 
@@ -64,8 +71,9 @@ class XidTable {
     return this.count;
   }
 
+  /** The newest entry of the xid's bucket; the chain may hold other xids with the same low bits. */
   head(xid: number): Entry | undefined {
-    return this.heads.get(xid);
+    return this.heads.get(bucketOf(xid));
   }
 
   oldest(): Entry | null {
@@ -75,9 +83,10 @@ class XidTable {
   /** Inserts; returns the entry pushed out of a full bucket (already removed), if any. */
   insert(e: Entry): Entry | null {
     const xid = e.ex.xid;
-    const first = this.heads.get(xid);
+    const key = bucketOf(xid);
+    const first = this.heads.get(key);
     e.next = first ?? null;
-    this.heads.set(xid, e);
+    this.heads.set(key, e);
     e.older = this.newestEntry;
     e.newer = null;
     if (this.newestEntry) this.newestEntry.newer = e;
@@ -85,31 +94,33 @@ class XidTable {
     this.newestEntry = e;
     this.count++;
     if (!first) return null;
-    let n = 1;
-    let prev: Entry = e;
-    let cur: Entry | null = e.next;
-    while (cur) {
+    // Count the entries of this very xid; the oldest of them goes past the limit.
+    let n = 0;
+    let oldestSame: Entry | null = null;
+    let prevOfOldest: Entry | null = null;
+    let prev: Entry | null = null;
+    for (let cur: Entry | null = e; cur; prev = cur, cur = cur.next) {
+      if (cur.ex.xid !== xid) continue;
       n++;
-      if (n > MAX_SAME_XID && cur.next === null) {
-        prev.next = null;
-        this.unlinkOrder(cur);
-        return cur;
-      }
-      prev = cur;
-      cur = cur.next;
+      oldestSame = cur;
+      prevOfOldest = prev;
     }
-    return null;
+    if (n <= MAX_SAME_XID || !oldestSame || !prevOfOldest) return null;
+    prevOfOldest.next = oldestSame.next;
+    oldestSame.next = null;
+    this.unlinkOrder(oldestSame);
+    return oldestSame;
   }
 
   remove(e: Entry): void {
-    const xid = e.ex.xid;
-    let cur = this.heads.get(xid);
+    const key = bucketOf(e.ex.xid);
+    let cur = this.heads.get(key);
     let prev: Entry | null = null;
     while (cur) {
       if (cur === e) {
         if (prev) prev.next = cur.next;
-        else if (cur.next) this.heads.set(xid, cur.next);
-        else this.heads.delete(xid);
+        else if (cur.next) this.heads.set(key, cur.next);
+        else this.heads.delete(key);
         e.next = null;
         this.unlinkOrder(e);
         return;
@@ -201,14 +212,14 @@ export class XidMatcher {
   /** A decoded call: sets `msg.exchange` (a new exchange, or the one it retransmits). */
   call(msg: RpcMessage, call: RpcCall): void {
     for (let e = this.pending.head(call.xid); e; e = e.next ?? undefined) {
-      if (sameCallKey(e.call, msg)) {
+      if (e.ex.xid === call.xid && sameCallKey(e.call, msg)) {
         this.retransmission(msg, call, e);
         return;
       }
     }
     // A retransmission that crossed the reply: same key and procedure, shortly after the answer.
     for (let e = this.recent.head(call.xid); e; e = e.next ?? undefined) {
-      if (e.givenUp === null && sameCallKey(e.call, msg) &&
+      if (e.givenUp === null && e.ex.xid === call.xid && sameCallKey(e.call, msg) &&
           e.prog === call.prog && e.vers === call.vers && e.proc === call.proc) {
         this.retransmission(msg, call, e);
         return;
@@ -295,7 +306,7 @@ export class XidMatcher {
     void sport;
     for (let e = table.head(xid); e; e = e.next ?? undefined) {
       const c = e.call;
-      if (c.transport === "udp" && c.sport === dport && c.src === dst) return true;
+      if (e.ex.xid === xid && c.transport === "udp" && c.sport === dport && c.src === dst) return true;
     }
     return false;
   }
@@ -318,6 +329,7 @@ export class XidMatcher {
   private findReply(table: XidTable, msg: RpcMessage, xid: number): Entry | null {
     let fallback: Entry | null = null;
     for (let e = table.head(xid); e; e = e.next ?? undefined) {
+      if (e.ex.xid !== xid) continue;
       if (replyMatchesExactly(e.call, msg)) return e;
       // The oldest client-endpoint match wins the fallback (entries run newest first).
       if (replyMatchesClient(e.call, msg)) fallback = e;

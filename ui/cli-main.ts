@@ -10,7 +10,7 @@ import { analyzeCapture, InputError, type AnalyzedMessage } from "./analyze.js";
 import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type CommonOptions } from "./cli-options.js";
 import { LineWriter } from "./line-writer.js";
 import { OrderedOutput } from "./ordered-output.js";
-import { LineCache, summaryJson, summaryJsonLine, summaryLine } from "./summary-format.js";
+import { LineCache, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine } from "./summary-format.js";
 import { treeLines } from "./body-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
@@ -66,7 +66,16 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const filter = opts.filter;
   // Lines are held until their exchange is resolved when the output needs the other
   // side: JSON (peerFrame) and filters (a call line may be selected by its reply's status).
-  const ordered = opts.json || opts.csv || filter ? new OrderedOutput((line) => out.line(line)) : null;
+  // A held item is a message to write as the fast JSON line, or a function giving its text.
+  const ordered = opts.json || opts.csv || filter
+    ? new OrderedOutput<AnalyzedMessage | (() => string | null)>((item) => {
+        if (typeof item !== "function") writeJsonLine(item);
+        else {
+          const text = item();
+          if (text !== null) out.line(text);
+        }
+      })
+    : null;
   // The CSV's body_status column needs the decoded results.
   const decodeBodies = opts.verbose || opts.csv || (filter?.needsBody ?? false);
   if (opts.csv) out.line(csvHeader());
@@ -75,6 +84,15 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // learned in frame order as messages arrive, from decoded NFS/MOUNT bodies.
   const withInfo = !opts.csv && (!opts.json || opts.verbose);
   const infoCtx = withInfo ? new MessageInfoContext() : null;
+  const fastJson = opts.json && !opts.verbose && !filter;
+  const writeJsonLine = (m: AnalyzedMessage): void => {
+    if (out.reserve(summaryJsonLineMaxBytes(m, cache))) {
+      writeSummaryJsonLine(m, cache, out);
+      out.endLine();
+    } else {
+      out.line(summaryJsonLine(m, cache));
+    }
+  };
   const render = (m: AnalyzedMessage, info: string): string | null => {
     if (filter && !filter({ exchange: m.msg.exchange, message: m.msg, args: m.args, res: m.res, names })) return null;
     if (opts.json) {
@@ -96,6 +114,11 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     { limits: opts.limits, registry, decodeBodies, ...(infoCtx ? { decodeProgram: isNfsContextProgram } : {}) },
     {
       message(m: AnalyzedMessage) {
+        // The hot path of `summary --json`: no closure, no string per line.
+        if (fastJson && ordered) {
+          ordered.push(m.msg, m);
+          return;
+        }
         const info = infoCtx && m.msg.header ? infoCtx.info(m) : "";
         if (ordered) ordered.push(m.msg, () => render(m, info));
         else {

@@ -3,16 +3,72 @@
  * 1 MiB buffer and written when it fills, so there is no per-line join or Buffer.
  * Writes synchronously so output order is deterministic and a closed pipe
  * (`| head`) ends output quietly instead of buffering without bound.
+ *
+ * Hot-path lines (`summary --json`) are written piece by piece, straight into the
+ * buffer: reserve(maxBytes), then ascii/int/raw, then endLine(); no string per line.
  */
 import { writeSync } from "node:fs";
 
-export class LineWriter {
-  private readonly buf: Buffer;
-  private pos = 0;
+/** Where a line is written piece by piece (a LineWriter, or a LineBuilder for one line as a string). */
+export interface BytePieces {
+  /** Text known to be ASCII (numbers' digits, IP addresses, enum names, JSON punctuation). */
+  ascii(text: string): void;
+  /** A number as JavaScript prints it; non-negative safe integers without making a string. */
+  int(value: number): void;
+  /** Bytes already encoded (e.g. the cached UTF-8 of a name). */
+  raw(bytes: Uint8Array): void;
+}
+
+/** The shared piece writers over a buffer and a position. */
+abstract class PieceBuffer implements BytePieces {
+  protected buf: Buffer;
+  protected pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  ascii(text: string): void {
+    const n = text.length;
+    if (n > 48) {
+      this.pos += this.buf.write(text, this.pos, "latin1");
+      return;
+    }
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos++] = text.charCodeAt(i);
+    this.pos = pos;
+  }
+
+  int(value: number): void {
+    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && Math.floor(value) === value)) {
+      this.ascii(String(value));
+      return;
+    }
+    let digits = 1;
+    for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+    const buf = this.buf;
+    let pos = this.pos + digits;
+    this.pos = pos;
+    let v = value;
+    do {
+      const q = Math.floor(v / 10);
+      buf[--pos] = 0x30 + (v - q * 10);
+      v = q;
+    } while (v > 0);
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+}
+
+export class LineWriter extends PieceBuffer {
   closed = false;
 
   constructor(private readonly fd: number, size = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(size);
+    super(size);
   }
 
   line(text: string): void {
@@ -26,6 +82,24 @@ export class LineWriter {
       }
     }
     this.pos += this.buf.write(text, this.pos, "utf8");
+    this.buf[this.pos++] = 0x0a;
+  }
+
+  /** Makes room for a piecewise line of at most `maxBytes`; false when no line that long fits (use line()). */
+  reserve(maxBytes: number): boolean {
+    if (this.pos + maxBytes + 1 > this.buf.length) {
+      this.flush();
+      if (maxBytes + 1 > this.buf.length) return false;
+    }
+    return true;
+  }
+
+  /** Ends a piecewise line (after a closed pipe, the pieces are simply dropped). */
+  endLine(): void {
+    if (this.closed) {
+      this.pos = 0;
+      return;
+    }
     this.buf[this.pos++] = 0x0a;
   }
 
@@ -51,5 +125,16 @@ export class LineWriter {
         throw err;
       }
     }
+  }
+}
+
+/** One piecewise line as a string (for callers that want the text, and for tests). */
+export class LineBuilder extends PieceBuffer {
+  constructor(maxBytes: number) {
+    super(maxBytes);
+  }
+
+  text(): string {
+    return this.buf.toString("utf8", 0, this.pos);
   }
 }

@@ -10,25 +10,25 @@ import type { Exchange, LibvirtExchange, LibvirtMessage, RpcMessage } from "../d
 type HeldMessage = RpcMessage | LibvirtMessage;
 type AnyExchange = Exchange | LibvirtExchange;
 
-interface Held {
-  readonly msg: HeldMessage;
-  readonly render: () => string | null;
-}
-
-export class OrderedOutput {
-  private readonly queue: Held[] = [];
+/**
+ * Items are what `emit` needs to write a line when it is due (a call's line then
+ * sees its reply); kept in two parallel arrays so holding one costs no object.
+ */
+export class OrderedOutput<T> {
+  private readonly msgs: HeldMessage[] = [];
+  private readonly items: T[] = [];
   private head = 0;
   /** Lines written before their call was resolved because the queue was full. */
   forcedEarly = 0;
 
   constructor(
-    private readonly write: (line: string) => void,
+    private readonly emit: (item: T) => void,
     private readonly maxHeld = 50_000,
   ) {}
 
-  /** `render` runs when the line is due, so a call's line sees its reply; null writes nothing. */
-  push(msg: HeldMessage, render: () => string | null): void {
-    this.queue.push({ msg, render });
+  push(msg: HeldMessage, item: T): void {
+    this.msgs.push(msg);
+    this.items.push(item);
     this.flush();
   }
 
@@ -41,21 +41,29 @@ export class OrderedOutput {
   }
 
   private flush(all = false): void {
-    while (this.head < this.queue.length) {
-      const item = this.queue[this.head]!;
-      const waiting =
-        !all && item.msg.header?.kind === "call" && item.msg.exchange !== null && !isResolved(item.msg.exchange);
+    const msgs = this.msgs;
+    while (this.head < msgs.length) {
+      const msg = msgs[this.head]!;
+      const waiting = !all && msg.header?.kind === "call" && msg.exchange !== null && !isResolved(msg.exchange);
       if (waiting) {
-        if (this.queue.length - this.head <= this.maxHeld) break;
+        if (msgs.length - this.head <= this.maxHeld) break;
         this.forcedEarly++;
       }
-      const line = item.render();
-      if (line !== null) this.write(line);
+      const item = this.items[this.head]!;
       this.head++;
+      this.emit(item);
     }
-    // Drop written entries in blocks so the array does not shift on every line.
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
+    if (this.head === msgs.length) {
+      // Everything written: start over rather than shift (the usual case).
+      if (this.head > 0) {
+        msgs.length = 0;
+        this.items.length = 0;
+        this.head = 0;
+      }
+    } else if (this.head > 4096 && this.head * 2 > msgs.length) {
+      // Drop written entries in blocks so the arrays do not shift on every line.
+      this.msgs.splice(0, this.head);
+      this.items.splice(0, this.head);
       this.head = 0;
     }
   }

@@ -2,10 +2,11 @@
  * Pure formatters shared by the CLI and the TUI: one message → one summary line
  * or one NDJSON object. Everything from a packet is escaped.
  */
-import type { Exchange, RpcMessage } from "../dissect/rpc-types.js";
+import type { Exchange, RpcCall, RpcMessage } from "../dissect/rpc-types.js";
 import type { AnalyzedMessage } from "./analyze.js";
 import { toJsonValue, type JsonValue } from "./body-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
+import { LineBuilder, type BytePieces } from "./line-writer.js";
 
 export interface Names {
   programName(prog: number): string | undefined;
@@ -19,6 +20,15 @@ export function callTriple(msg: RpcMessage): { prog: number; vers: number; proc:
   if (h.kind === "call") return { prog: h.prog, vers: h.vers, proc: h.proc };
   const call = msg.exchange?.call?.header;
   return call && call.kind === "call" ? { prog: call.prog, vers: call.vers, proc: call.proc } : null;
+}
+
+/** The call header that names a message's procedure (its own, or its matched call's), without allocating. */
+function callHeaderOf(msg: RpcMessage): RpcCall | null {
+  const h = msg.header;
+  if (!h) return null;
+  if (h.kind === "call") return h;
+  const call = msg.exchange?.call?.header;
+  return call && call.kind === "call" ? call : null;
 }
 
 /** What peerFrameOf and rttOf read: an ONC-RPC or a libvirt message and its exchange. */
@@ -53,6 +63,32 @@ export function programLabel(names: Names, prog: number, vers: number): string {
   return `${name ?? `prog-${prog}`} v${vers}`;
 }
 
+interface EndpointPiece {
+  readonly src: string;
+  readonly dst: string;
+  readonly sport: number;
+  readonly dport: number;
+  readonly bytes: Uint8Array;
+}
+
+interface ProcedurePieces {
+  call: Uint8Array | null;
+  readonly byStatus: Map<string, Uint8Array>;
+}
+
+const MALFORMED_PIECE = Buffer.from(
+  ',"kind":"malformed","prog":null,"vers":null,"proc":null,"progName":null,"procName":null,"status":null,"peerFrame":',
+  "utf8",
+);
+
+function buildEndpointPiece(msg: RpcMessage): Uint8Array {
+  // Addresses are formatted by the capture layer from numbers: no escaping needed, but cheap to be sure.
+  return Buffer.from(
+    `,"src":${jsonSafeStringify(msg.src)},"dst":${jsonSafeStringify(msg.dst)},"sport":${msg.sport},"dport":${msg.dport},"transport":"${msg.transport}","xid":`,
+    "utf8",
+  );
+}
+
 /**
  * Strings that repeat on every line (endpoints, "nfs v3 READ") are built once and
  * reused: formatting, not decoding, is what a summary of a big capture spends on.
@@ -77,27 +113,115 @@ export class LineCache {
     return s;
   }
 
-  private readonly jsonNames = new Map<number, Map<number, string>>();
+  // ── Cached pieces of the NDJSON line (UTF-8) ──
 
-  /** `"progName":…,"procName":…` for the NDJSON line, built once per procedure. */
-  namesJson(prog: number, vers: number, proc: number): string {
-    const build = () =>
-      `"progName":${jsonSafeStringify(this.names.programName(prog) ?? null)},"procName":${jsonSafeStringify(this.names.procedureName(prog, vers, proc))}`;
-    if (vers >= 0x10000 || proc >= 0x10000) return build();
-    let inner = this.jsonNames.get(prog);
-    if (!inner) {
-      if (this.jsonNames.size > 4096) this.jsonNames.clear();
-      inner = new Map();
-      this.jsonNames.set(prog, inner);
+  /** Per TCP connection, its two directions' endpoint pieces; UDP pieces by address text. */
+  private readonly tcpEndpointPieces = new Map<number, EndpointPiece[]>();
+  private readonly udpEndpointPieces = new Map<string, Uint8Array>();
+
+  /** `,"src":…,"dst":…,"sport":…,"dport":…,"transport":…,"xid":` for the message's direction. */
+  jsonEndpointPiece(msg: RpcMessage): Uint8Array {
+    if (msg.connId === null) {
+      const key = `${msg.src}|${msg.sport}|${msg.dst}|${msg.dport}|${msg.transport}`;
+      let piece = this.udpEndpointPieces.get(key);
+      if (!piece) {
+        if (this.udpEndpointPieces.size > 8192) this.udpEndpointPieces.clear();
+        piece = buildEndpointPiece(msg);
+        this.udpEndpointPieces.set(key, piece);
+      }
+      return piece;
     }
-    const key = vers * 0x10000 + proc;
-    let s = inner.get(key);
-    if (s === undefined) {
-      s = build();
-      inner.set(key, s);
+    let dirs = this.tcpEndpointPieces.get(msg.connId);
+    if (!dirs) {
+      if (this.tcpEndpointPieces.size > 8192) this.tcpEndpointPieces.clear();
+      dirs = [];
+      this.tcpEndpointPieces.set(msg.connId, dirs);
     }
-    return s;
+    for (const d of dirs) {
+      if (d.sport === msg.sport && d.dport === msg.dport && d.src === msg.src && d.dst === msg.dst) return d.bytes;
+    }
+    const bytes = buildEndpointPiece(msg);
+    if (dirs.length >= 2) dirs.length = 0;
+    dirs.push({ src: msg.src, dst: msg.dst, sport: msg.sport, dport: msg.dport, bytes });
+    return bytes;
   }
+
+  /** Per program → vers·proc → the pieces by kind and status. */
+  private readonly procedurePieces = new Map<number, Map<number, ProcedurePieces>>();
+  private readonly unnamedPieces: ProcedurePieces = { call: null, byStatus: new Map() };
+  private lastPieces: ProcedurePieces | null = null;
+  private lastProg = -1;
+  private lastVersProc = -1;
+
+  /** `,"kind":…,"prog":…,"vers":…,"proc":…,"progName":…,"procName":…,"status":…,"peerFrame":` */
+  jsonProcedurePiece(msg: RpcMessage): Uint8Array {
+    const h = msg.header;
+    if (!h) return MALFORMED_PIECE;
+    const call = callHeaderOf(msg);
+    let pieces: ProcedurePieces;
+    if (!call) {
+      pieces = this.unnamedPieces;
+    } else if (call.vers >= 0x10000 || call.proc >= 0x10000) {
+      pieces = { call: null, byStatus: new Map() };
+    } else {
+      const versProc = call.vers * 0x10000 + call.proc;
+      // Lines of one procedure come in runs, and each is asked about twice (size, write).
+      if (this.lastPieces && call.prog === this.lastProg && versProc === this.lastVersProc) {
+        pieces = this.lastPieces;
+      } else {
+        let inner = this.procedurePieces.get(call.prog);
+        if (!inner) {
+          if (this.procedurePieces.size > 4096) this.procedurePieces.clear();
+          inner = new Map();
+          this.procedurePieces.set(call.prog, inner);
+        }
+        let found = inner.get(versProc);
+        if (!found) {
+          found = { call: null, byStatus: new Map() };
+          inner.set(versProc, found);
+        }
+        pieces = found;
+        this.lastPieces = found;
+        this.lastProg = call.prog;
+        this.lastVersProc = versProc;
+      }
+    }
+    if (h.kind === "call") {
+      pieces.call ??= this.buildProcedurePiece("call", call, null);
+      return pieces.call;
+    }
+    let bytes = pieces.byStatus.get(h.status);
+    if (!bytes) {
+      // Statuses are a handful of names, but UNKNOWN_…(n) could be many: keep the map small.
+      if (pieces.byStatus.size > 64) pieces.byStatus.clear();
+      bytes = this.buildProcedurePiece("reply", call, h.status);
+      pieces.byStatus.set(h.status, bytes);
+    }
+    return bytes;
+  }
+
+  private buildProcedurePiece(kind: "call" | "reply", call: RpcCall | null, status: string | null): Uint8Array {
+    const names = call
+      ? `"prog":${call.prog},"vers":${call.vers},"proc":${call.proc},"progName":${jsonSafeStringify(this.names.programName(call.prog) ?? null)},"procName":${jsonSafeStringify(this.names.procedureName(call.prog, call.vers, call.proc))}`
+      : `"prog":null,"vers":null,"proc":null,"progName":null,"procName":null`;
+    return Buffer.from(`,"kind":"${kind}",${names},"status":${jsonSafeStringify(status)},"peerFrame":`, "utf8");
+  }
+
+  private issuesFor: AnalyzedMessage | null = null;
+  private issuesBytes: Uint8Array = new Uint8Array(0);
+
+  /** The JSON array of a message's issues (header and body), as UTF-8; kept for the message last asked about. */
+  issuesJsonBytes(m: AnalyzedMessage): Uint8Array {
+    if (this.issuesFor !== m) {
+      const issues = [...m.msg.issues, ...m.bodyIssues].map((i) =>
+        i.offset !== undefined ? { code: i.code, detail: i.detail, offset: i.offset } : { code: i.code, detail: i.detail },
+      );
+      this.issuesBytes = Buffer.from(jsonSafeStringify(issues), "utf8");
+      this.issuesFor = m;
+    }
+    return this.issuesBytes;
+  }
+
 
   /** "portmapper v2 GETPORT" (escaped: names may come from a user's .x file). */
   label(prog: number, vers: number, proc: number): string {
@@ -210,28 +334,109 @@ export function summaryJson(m: AnalyzedMessage, names: Names, withBodies: boolea
  * directly: this is the hot path of `summary --json` (a test checks they agree).
  */
 export function summaryJsonLine(m: AnalyzedMessage, cache: LineCache): string {
+  const line = new LineBuilder(summaryJsonLineMaxBytes(m, cache));
+  writeSummaryJsonLine(m, cache, line);
+  return line.text();
+}
+
+/** Fixed part of a JSON line: keys, punctuation, and up to 8 numbers of at most 24 characters each. */
+const JSON_LINE_FIXED_BYTES = 320;
+
+/** At most how many bytes writeSummaryJsonLine writes for `m` (call it first: it prepares the cached pieces). */
+export function summaryJsonLineMaxBytes(m: AnalyzedMessage, cache: LineCache): number {
+  const { msg } = m;
+  let max = JSON_LINE_FIXED_BYTES + cache.jsonEndpointPiece(msg).length + cache.jsonProcedurePiece(msg).length +
+    msg.frames.length * 17;
+  if (msg.issues.length || m.bodyIssues.length) max += cache.issuesJsonBytes(m).length;
+  return max;
+}
+
+/**
+ * Writes the NDJSON line of `m` (without the newline) piece by piece; see
+ * summaryJsonLineMaxBytes. The parts that repeat from line to line (a connection's
+ * endpoints; a procedure's numbers, names and status) are cached as bytes, so a
+ * line is a dozen copies and a few numbers.
+ */
+export function writeSummaryJsonLine(m: AnalyzedMessage, cache: LineCache, out: BytePieces): void {
   const { msg } = m;
   const h = msg.header;
-  const triple = callTriple(msg);
-  let s =
-    `{"protocol":"onc-rpc","frame":${msg.frame},"time":${round9(m.time)},"src":"${msg.src}","dst":"${msg.dst}",` +
-    `"sport":${msg.sport},"dport":${msg.dport},"transport":"${msg.transport}","xid":${h ? h.xid : null},` +
-    `"kind":"${h ? h.kind : "malformed"}",`;
-  s += triple
-    ? `"prog":${triple.prog},"vers":${triple.vers},"proc":${triple.proc},${cache.namesJson(triple.prog, triple.vers, triple.proc)},`
-    : `"prog":null,"vers":null,"proc":null,"progName":null,"procName":null,`;
+  out.ascii('{"protocol":"onc-rpc","frame":');
+  out.int(msg.frame);
+  out.ascii(',"time":');
+  writeRounded9(out, m.time);
+  out.raw(cache.jsonEndpointPiece(msg));
+  if (h) out.int(h.xid);
+  else out.ascii("null");
+  out.raw(cache.jsonProcedurePiece(msg));
+  const peer = peerFrameOf(msg);
+  if (peer === null) out.ascii("null");
+  else out.int(peer);
   const rtt = rttOf(msg);
-  s += `"status":${h && h.kind === "reply" ? `"${h.status}"` : null},"peerFrame":${peerFrameOf(msg)},"rtt":${rtt === null ? null : round9(rtt)},"length":${msg.length}`;
-  if (msg.frames.length > 1) s += `,"frames":[${msg.frames.join(",")}]`;
-  if (h?.kind === "reply" && h.mismatch) s += `,"mismatch":{"low":${h.mismatch.low},"high":${h.mismatch.high}}`;
-  if (h?.kind === "reply" && h.authStat !== undefined) s += `,"authStat":${h.authStat}`;
-  if (msg.issues.length || m.bodyIssues.length) {
-    const issues = [...msg.issues, ...m.bodyIssues].map((i) =>
-      i.offset !== undefined ? { code: i.code, detail: i.detail, offset: i.offset } : { code: i.code, detail: i.detail },
-    );
-    s += `,"issues":${jsonSafeStringify(issues)}`;
+  if (rtt === null) {
+    out.ascii(',"rtt":null,"length":');
+  } else {
+    out.ascii(',"rtt":');
+    writeRounded9(out, rtt);
+    out.ascii(',"length":');
   }
-  return s + "}";
+  out.int(msg.length);
+  if (msg.frames.length > 1) {
+    out.ascii(',"frames":[');
+    for (let i = 0; i < msg.frames.length; i++) {
+      if (i > 0) out.ascii(",");
+      out.int(msg.frames[i]!);
+    }
+    out.ascii("]");
+  }
+  if (h?.kind === "reply" && h.mismatch) {
+    out.ascii(',"mismatch":{"low":');
+    out.int(h.mismatch.low);
+    out.ascii(',"high":');
+    out.int(h.mismatch.high);
+    out.ascii("}");
+  }
+  if (h?.kind === "reply" && h.authStat !== undefined) {
+    out.ascii(',"authStat":');
+    out.int(h.authStat);
+  }
+  if (msg.issues.length || m.bodyIssues.length) {
+    out.ascii(',"issues":');
+    out.raw(cache.issuesJsonBytes(m));
+  }
+  out.ascii("}");
+}
+
+/** 2^22 seconds: below it a double resolves 1 ns, so n/1e9 prints as n's digits (see writeRounded9). */
+const EXACT_NS_LIMIT = 4_194_304 * 1e9;
+
+/**
+ * Writes `String(round9(x))` without making the string: for n = round(x·1e9) with
+ * 1000 ≤ n < 2^22·1e9, the double n/1e9 is within half an ulp (< 0.5 ns) of the
+ * decimal n·10⁻⁹ and of no other 9-decimal number, so JavaScript's shortest
+ * round-trip form is exactly n's digits with the point placed and trailing zeros
+ * dropped (below 1e-6 JavaScript switches to exponent form: left to String).
+ */
+export function writeRounded9(out: BytePieces, x: number): void {
+  const n = Math.round(x * 1e9);
+  if (!(n >= 1000 && n < EXACT_NS_LIMIT)) {
+    out.ascii(String(n / 1e9));
+    return;
+  }
+  const whole = Math.floor(n / 1e9);
+  let frac = n - whole * 1e9;
+  out.int(whole);
+  if (frac === 0) return;
+  let digits = 9;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  out.ascii(".");
+  // Leading zeros of the fraction, then its significant digits.
+  let width = 1;
+  for (let v = frac; v >= 10; v = Math.floor(v / 10)) width++;
+  for (; width < digits; width++) out.ascii("0");
+  out.int(frac);
 }
 
 function round9(x: number): number {

@@ -68,6 +68,41 @@ describe("XID matching over TCP", () => {
   });
 });
 
+describe("XID matching: xids that share their low 30 bits (one lookup bucket)", () => {
+  it("pairs each reply with its own call, and sees no retransmission", () => {
+    const { sink, p } = setup();
+    const conn = connection(905, 2049, CLIENT, SERVER);
+    const xids = [0x0000_1234, 0x4000_1234, 0x8000_1234, 0xc000_1234];
+    let frame = 1;
+    for (const xid of xids) p.tcpData(chunk(conn, 0, frame++, record(call({ xid, proc: 1 }))));
+    // Replies in reverse order, so a bucket-only match would pair the wrong ones.
+    for (const xid of [...xids].reverse()) p.tcpData(chunk(conn, 1, frame++, record(reply(xid))));
+    // A late duplicate reply to one of them, and a new call reusing another's xid after its answer.
+    p.tcpData(chunk(conn, 1, frame++, record(reply(0x8000_1234))));
+    p.finish();
+    const msgs = sink.messages;
+    for (let i = 0; i < 4; i++) {
+      const callMsg = msgs[i]!;
+      const replyMsg = msgs[7 - i]!;
+      expect(callMsg.header!.xid).toBe(xids[i]);
+      expect(replyMsg.exchange).toBe(callMsg.exchange);
+      expect(codes(callMsg)).toEqual([]);
+      expect(codes(replyMsg)).toEqual([]);
+    }
+    expect(codes(msgs[8])).toEqual(["duplicate-reply"]);
+    expect(msgs[8]!.exchange).toBe(msgs[2]!.exchange);
+  });
+
+  it("a reply whose xid differs only above bit 30 is unpaired", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, CLIENT, 700, SERVER, 2049, call({ xid: 0x0000_0042 })));
+    p.udp(datagram(2, SERVER, 2049, CLIENT, 700, reply(0x4000_0042)));
+    p.finish();
+    expect(codes(sink.messages[1])).toEqual(["unpaired-reply"]);
+    expect(sink.messages[0]!.exchange!.issues.map((i) => i.code)).toEqual(["unanswered"]);
+  });
+});
+
 describe("XID matching over UDP", () => {
   it("pairs on the five-tuple and accepts a reply from another server address and port", () => {
     const { sink, p } = setup();

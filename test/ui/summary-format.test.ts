@@ -8,7 +8,8 @@ import { ROOT, sampleCaptures } from "../sample-files.js";
 import { analyzeCapture } from "../../ui/analyze.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { namesFor } from "../../ui/names.js";
-import { LineCache, summaryJson, summaryJsonLine, summaryLine } from "../../ui/summary-format.js";
+import { LineCache, summaryJson, summaryJsonLine, summaryLine, writeRounded9 } from "../../ui/summary-format.js";
+import { LineBuilder } from "../../ui/line-writer.js";
 import { jsonSafeStringify } from "../../ui/text-safety.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import type { AnalyzedMessage } from "../../ui/analyze.js";
@@ -40,4 +41,37 @@ describe("summary formatting", () => {
       }
     });
   }
+});
+
+describe("writeRounded9 prints numbers as String(round9(x)) would", () => {
+  const round9 = (x: number) => Math.round(x * 1e9) / 1e9;
+  const printed = (x: number) => {
+    const line = new LineBuilder(64);
+    writeRounded9(line, x);
+    return line.text();
+  };
+
+  it("agrees on edge values (exponent forms, whole numbers, the 2^22 s boundary)", () => {
+    const edges = [0, 1e-9, 5e-10, 9.99e-7, 1e-6, 0.000001001, 0.1, 0.5, 1, 10, 123.000000001, 1.5e9 + 0.25,
+      4194303.999999999, 4194304, 4194304.000000001, 1e21, -1, -0.001, NaN, Infinity];
+    for (const x of edges) expect(printed(x), `x = ${x}`).toBe(String(round9(x)));
+  });
+
+  it("agrees on 200,000 values spread over 14 decades", () => {
+    // A fixed-seed generator so a failure can be reproduced.
+    let seed = 12345;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    let mismatches = 0;
+    let first = "";
+    for (let i = 0; i < 200_000; i++) {
+      const x = next() * 10 ** (next() * 14 - 8);
+      if (printed(x) !== String(round9(x))) {
+        if (mismatches++ === 0) first = `${x}: ${printed(x)} vs ${String(round9(x))}`;
+      }
+    }
+    expect(mismatches, first).toBe(0);
+  });
 });
