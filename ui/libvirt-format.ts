@@ -12,6 +12,8 @@
  * hole (STREAM_HOLE).
  */
 import type { Limits } from "../capture/limits.js";
+import type { FilterSubject, NameLookup } from "./filter/fields.js";
+import { csvNumber, csvRow, csvText } from "./csv.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
 import type { LibvirtHeader, LibvirtMessage } from "../dissect/rpc-types.js";
 import type { DecodedField } from "../dissect/xdr-types.js";
@@ -181,6 +183,72 @@ export function errorMessageOf(body: LibvirtBodyDecode | null): string | null {
   if (!field || field.value.kind !== "optional" || !field.value.value) return null;
   const inner = field.value.value.value;
   return inner.kind === "string" ? inner.text : null;
+}
+
+/**
+ * A decoded body as the display filter reaches it: `args` holds a CALL's
+ * arguments or an event's (MESSAGE) body, `res` an OK REPLY's results or the
+ * remote_error of an ERROR reply or stream message. Raw stream data and holes
+ * are reachable through neither.
+ */
+export function libvirtFilterBodies(body: LibvirtBodyDecode | null): { args: DecodedField | null; res: DecodedField | null } {
+  const decoded = body?.body ?? null;
+  switch (body?.role) {
+    case "args":
+    case "msg":
+      return { args: decoded, res: null };
+    case "res":
+    case "error":
+      return { args: null, res: decoded };
+    default:
+      return { args: null, res: null };
+  }
+}
+
+/** What the display filter looks at for one libvirt message (CLI: one subject per line). */
+export function libvirtFilterSubject(m: AnalyzedLibvirtMessage, names: NameLookup): FilterSubject {
+  const { args, res } = libvirtFilterBodies(m.body);
+  return { exchange: null, message: null, args, res, names, libvirt: { message: m.msg, exchange: null } };
+}
+
+/**
+ * One `summary --csv` row for a libvirt message, in the columns of
+ * SUMMARY_CSV_COLUMNS (ui/csv.ts), so one file holds both protocols:
+ * xid holds the libvirt serial (0x + 8 hex digits: it plays the xid's part);
+ * kind is call, reply, message (events) or stream; status is the header's
+ * status (OK, ERROR, CONTINUE) on replies and stream data, empty on calls and
+ * events; body_status is empty; program is the registry's name (libvirt,
+ * libvirt-qemu…), so a reader tells the protocols apart by it.
+ */
+export function libvirtCsvRow(m: AnalyzedLibvirtMessage, names: Names): string {
+  const { msg } = m;
+  const h = msg.header;
+  const issues: string[] = [];
+  for (const i of msg.issues) issues.push(i.code);
+  if (m.body) for (const i of m.body.issues) if (i.code !== "body-undecoded") issues.push(i.code);
+  const withStatus = h !== null && (h.kind === "reply" || h.kind === "stream");
+  return csvRow([
+    csvNumber(msg.frame),
+    csvNumber(m.time, 6),
+    csvText(msg.src),
+    csvNumber(msg.sport),
+    csvText(msg.dst),
+    csvNumber(msg.dport),
+    csvText(msg.transport),
+    h ? `0x${h.serial.toString(16).padStart(8, "0")}` : "",
+    h ? h.kind : "malformed",
+    csvNumber(h?.prog),
+    csvNumber(h?.vers),
+    csvNumber(h?.proc),
+    h ? csvText(names.programName(h.prog) ?? "") : "",
+    h ? csvText(libvirtProcName(names, h)) : "",
+    withStatus ? csvText(h.statusName) : "",
+    "",
+    csvNumber(libvirtPeerFrame(msg)),
+    csvNumber(libvirtRtt(msg), 9),
+    csvNumber(msg.length),
+    csvText([...new Set(issues)].join(";")),
+  ]);
 }
 
 function round9(x: number): number {

@@ -1,14 +1,22 @@
-/** Hand-built RPC messages, exchanges and decoded bodies for filter and stats tests. */
-import type { Auth, Exchange, RpcMessage, RpcStatus } from "../../dissect/rpc-types.js";
+/** Hand-built RPC messages, exchanges and decoded bodies for filter and stats tests (ONC-RPC and libvirt). */
+import type {
+  Auth, Exchange, LibvirtExchange, LibvirtHeader, LibvirtMessage, RpcMessage, RpcStatus,
+} from "../../dissect/rpc-types.js";
+import { libvirtStatusName, libvirtTypeName } from "../../dissect/libvirt/constants.js";
 import type { Issue } from "../../dissect/malformed.js";
 import { Malformed } from "../../dissect/malformed.js";
 import type { DecodedField, DecodedValue } from "../../dissect/xdr-types.js";
 import type { FilterSubject, NameLookup } from "../../ui/filter/fields.js";
 
+export const LV_REMOTE = 0x20008086;
+export const LV_KEEPALIVE = 0x6b656570;
+
 const PROGRAMS = new Map<number, string>([
   [100000, "PMAP_PROG"],
   [100003, "NFS_PROGRAM"],
   [100005, "MOUNTPROG"],
+  [LV_REMOTE, "libvirt"],
+  [LV_KEEPALIVE, "libvirt-keepalive"],
 ]);
 const PROCEDURES = new Map<string, string>([
   ["100003/3/0", "NFSPROC3_NULL"],
@@ -18,6 +26,11 @@ const PROCEDURES = new Map<string, string>([
   ["100003/3/16", "NFSPROC3_READDIR"],
   ["100003/4/1", "NFSPROC4_COMPOUND"],
   ["100005/3/1", "MOUNTPROC3_MNT"],
+  // libvirt, named as the registry names them after binding remote_procedure.
+  [`${LV_REMOTE}/1/16`, "DOMAIN_GET_INFO"],
+  [`${LV_REMOTE}/1/23`, "DOMAIN_LOOKUP_BY_NAME"],
+  [`${LV_REMOTE}/1/209`, "STORAGE_VOL_DOWNLOAD"],
+  [`${LV_REMOTE}/1/318`, "DOMAIN_EVENT_CALLBACK_LIFECYCLE"],
 ]);
 
 export const names: NameLookup = {
@@ -28,6 +41,8 @@ export const names: NameLookup = {
     if (lower === "nfs") return 100003;
     if (lower === "mount" || lower === "mountd") return 100005;
     if (lower === "portmap" || lower === "rpcbind") return 100000;
+    if (lower === "remote") return LV_REMOTE;
+    if (lower === "keepalive") return LV_KEEPALIVE;
     for (const [n, p] of PROGRAMS) if (p.toLowerCase() === lower) return n;
     return undefined;
   },
@@ -227,4 +242,76 @@ export function entryList(namesList: string[]): DecodedField {
     ]);
   }
   return d.optional("entries", "entry3 *", next);
+}
+
+// libvirt messages ------------------------------------------------------------
+
+const LV_KIND: readonly LibvirtHeader["kind"][] = ["call", "reply", "message", "stream", "call", "reply", "stream"];
+
+export const LvType = { CALL: 0, REPLY: 1, MESSAGE: 2, STREAM: 3, CALL_WITH_FDS: 4, REPLY_WITH_FDS: 5, STREAM_HOLE: 6 } as const;
+
+export interface LvOptions extends MessageOptions {
+  prog?: number;
+  vers?: number;
+  serial?: number;
+  /** 0 OK, 1 ERROR, 2 CONTINUE. */
+  status?: number;
+  connId?: number;
+}
+
+/** A libvirt message; its direction defaults to what its type implies (calls from the client). */
+export function lvMessage(type: number, proc: number, o: LvOptions = {}): LibvirtMessage {
+  const fromClient = type === LvType.CALL || type === LvType.CALL_WITH_FDS;
+  const client = { addr: "10.0.0.5", port: 40000 };
+  const server = { addr: "10.0.0.1", port: 16509 };
+  const from = fromClient ? client : server;
+  const to = fromClient ? server : client;
+  const status = o.status ?? 0;
+  return {
+    seq: seq++, protocol: "libvirt", frame: o.frame ?? 1, frames: [o.frame ?? 1], tsSec: o.tsSec ?? 1_700_000_000,
+    tsNsec: o.tsNsec ?? 0, transport: "tcp", connId: o.connId ?? 7, src: o.src ?? from.addr, dst: o.dst ?? to.addr,
+    sport: o.sport ?? from.port, dport: o.dport ?? to.port, length: o.length ?? 28,
+    header: {
+      kind: LV_KIND[type] ?? "unknown", prog: o.prog ?? LV_REMOTE, vers: o.vers ?? 1, proc, type, typeName: libvirtTypeName(type),
+      serial: o.serial ?? 1, status, statusName: libvirtStatusName(status), bodyOffset: 28,
+    },
+    issues: o.issues ?? [], exchange: null, stream: null,
+  };
+}
+
+/** A libvirt message whose header was not captured. */
+export function lvBroken(o: LvOptions = {}): LibvirtMessage {
+  return { ...lvMessage(0, 0, o), header: null };
+}
+
+/** A libvirt call/reply exchange linking both messages. */
+export function lvExchange(
+  c: LibvirtMessage | null, r: LibvirtMessage | null, o: { rtt?: number | null; issues?: Issue[] } = {},
+): LibvirtExchange {
+  const h = (c ?? r)?.header;
+  const ex: LibvirtExchange = {
+    id: exchangeId++, connId: (c ?? r)?.connId ?? 7, prog: h?.prog ?? LV_REMOTE, serial: h?.serial ?? 0, call: c, reply: r,
+    rtt: o.rtt !== undefined ? o.rtt : c && r ? 0.001 : null, issues: o.issues ?? [],
+  };
+  if (c) c.exchange = ex;
+  if (r) r.exchange = ex;
+  return ex;
+}
+
+/** A libvirt subject: one message (CLI) or a whole exchange (TUI, stats). */
+export function lvSubject(
+  message: LibvirtMessage | null, ex: LibvirtExchange | null = null,
+  args: DecodedField | null = null, res: DecodedField | null = null,
+): FilterSubject {
+  return { exchange: null, message: null, args, res, names, libvirt: { message, exchange: ex } };
+}
+
+/** remote_error as libvirt sends it in an ERROR reply (virNetMessageError). */
+export function remoteError(code: number, message: string | null): DecodedField {
+  return d.struct("error", "remote_error", [
+    d.int("code", code),
+    d.int("domain", 10),
+    d.optional("message", "remote_string", message === null ? null : d.string("*", message)),
+    d.int("level", 2),
+  ]);
 }

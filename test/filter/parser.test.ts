@@ -129,7 +129,7 @@ describe("every error message", () => {
     ["unmatched == 1", 11, "'unmatched' is a flag: use it alone ('unmatched' or '!unmatched'), found '=='"],
     ["error in {1}", 7, "'error' is a flag: use it alone ('error' or '!error'), found 'in'"],
     ["transport == tcpp", 14, "unknown transport 'tcpp' (expected tcp or udp)"],
-    ["kind == foo", 9, "unknown kind 'foo' (expected call or reply)"],
+    ["kind == foo", 9, "unknown kind 'foo' (expected call, reply, message, event or stream)"],
     ["auth == krb", 9, "unknown auth flavor 'krb' (expected none, sys, short, dh, gss, tls or a number)"],
     ["machine matches foo", 17, "expected a quoted regular expression after 'matches', found 'foo'"],
     ["machine matches \"(\"", 17, "invalid regular expression: Unterminated group"],

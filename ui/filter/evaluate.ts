@@ -12,13 +12,15 @@
  *    value does; `!=` then means "no value equals" (Wireshark ≥ 3.6 semantics).
  *  - `in {A, B}` is `== A || == B`.
  */
-import type { Auth, Exchange, RpcMessage } from "../../dissect/rpc-types.js";
+import type { Auth, Exchange, LibvirtHeader, LibvirtMessage, RpcMessage } from "../../dissect/rpc-types.js";
 import type { DecodedField } from "../../dissect/xdr-types.js";
 import type { Issue } from "../../dissect/malformed.js";
 import {
-  builtinField, callHeaderOf, exchangeOf, findBodyStatus, replyHeaderOf,
-  type FilterSubject, type NameLookup,
+  builtinField, callHeaderOf, exchangeOf, findBodyStatus, libvirtClientIsSource, libvirtEndpointMessage,
+  libvirtExchangeOf, libvirtHeaderOf, libvirtOutcomeHeaderOf, replyHeaderOf,
+  type FilterSubject, type LibvirtFilterSubject, type NameLookup,
 } from "./fields.js";
+import { libvirtProcName } from "../libvirt-format.js";
 import { formatExpr, literalText, parseFilter, type CompareOp, type Expr, type FieldRef, type Literal } from "./parser.js";
 
 export type Predicate = (subject: FilterSubject) => boolean;
@@ -305,10 +307,12 @@ function isRetransmission(s: FilterSubject): boolean {
 function compileTest(field: FieldRef): Predicate {
   if (field.kind === "builtin") {
     switch (field.name) {
-      case "unmatched": return isUnmatched;
-      case "malformed": return isMalformed;
-      case "retransmission": return isRetransmission;
-      case "error": return isError;
+      case "unmatched": return (s) => { const lv = s.libvirt; return lv ? libvirtUnmatched(lv) : isUnmatched(s); };
+      case "malformed": return (s) => { const lv = s.libvirt; return lv ? libvirtMalformed(lv, s) : isMalformed(s); };
+      case "retransmission": return isRetransmission; // false for libvirt: no exchange, no message
+      case "error": return (s) => { const lv = s.libvirt; return lv ? libvirtOutcomeHeaderOf(lv)?.statusName === "ERROR" : isError(s); };
+      case "rpc": return (s) => !s.libvirt && (s.exchange !== null || s.message !== null);
+      case "libvirt": return (s) => !!s.libvirt;
       default: return () => false; // the parser admits only flags here
     }
   }
@@ -318,6 +322,25 @@ function compileTest(field: FieldRef): Predicate {
 function compileComparison(field: FieldRef, op: CompareOp, lit: Literal, regex: RegExp | null): Predicate {
   if (field.kind === "path") return compilePathWalk(field.root, field.path, "compare", decodedTest(op, lit, regex));
   if (field.kind === "len") return compilePathWalk(field.root, field.path, "length", lengthTest(numberTest(op, literalNumber(lit))));
+  const lv = compileLibvirtComparison(field.name, op, lit, regex);
+  // ONC-RPC-only fields (xid, auth, uid…) are already false on a libvirt subject
+  // (it has no ONC-RPC exchange or message), so they run unwrapped.
+  if (lv === null) return compileRpcComparison(field, op, lit, regex);
+  if (field.name.startsWith("libvirt.")) {
+    return (s) => {
+      const l = s.libvirt;
+      return l ? lv(l, s) : false;
+    };
+  }
+  const onc = compileRpcComparison(field, op, lit, regex);
+  return (s) => {
+    const l = s.libvirt;
+    return l ? lv(l, s) : onc(s);
+  };
+}
+
+/** A builtin field on an ONC-RPC subject. */
+function compileRpcComparison(field: FieldRef & { kind: "builtin" }, op: CompareOp, lit: Literal, regex: RegExp | null): Predicate {
   const textual = op === "contains" || op === "matches";
   const num = numberTest(op, literalNumber(lit));
   switch (field.name) {
@@ -401,10 +424,13 @@ function compileComparison(field: FieldRef, op: CompareOp, lit: Literal, regex: 
       return compileStatus(op, lit, regex, num);
     case "auth":
       return compileAuth(op, lit, regex, num);
-    case "op":
-      return compileOp(op, lit, regex, num);
+    case "op": {
+      // Body unions of libvirt are never NFSv4 operations.
+      const p = compileOp(op, lit, regex, num);
+      return (s) => !s.libvirt && p(s);
+    }
     default:
-      return () => false; // the parser admits only known fields
+      return () => false; // the parser admits only known fields; libvirt.* are false here
   }
 }
 
@@ -591,8 +617,19 @@ function formatEndpoint(addr: string, port: number): string {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
+type EndpointTest = (addr: string, port: number) => boolean;
+
 function compileAddress(client: boolean, op: CompareOp, lit: Literal, regex: RegExp | null): Predicate {
-  let test: (addr: string, port: number) => boolean;
+  const test = endpointTest(op, lit, regex);
+  return (s) => {
+    const m = directedMessage(s);
+    if (!m) return false;
+    return client === endpointClientIsSrc ? test(m.src, m.sport) : test(m.dst, m.dport);
+  };
+}
+
+function endpointTest(op: CompareOp, lit: Literal, regex: RegExp | null): EndpointTest {
+  let test: EndpointTest;
   if (op === "matches") {
     const re = regex ?? new RegExp("");
     test = (addr, port) => re.test(addr) || re.test(formatEndpoint(addr, port));
@@ -605,11 +642,211 @@ function compileAddress(client: boolean, op: CompareOp, lit: Literal, regex: Reg
     const want = parseEndpoint(literalText(lit));
     test = (addr, port) => equalsIgnoreCase(addr, want.addr) && (want.port === null || want.port === port);
   }
-  return (s) => {
-    const m = directedMessage(s);
-    if (!m) return false;
-    return client === endpointClientIsSrc ? test(m.src, m.sport) : test(m.dst, m.dport);
-  };
+  return test;
+}
+
+// ---------------------------------------------------------------------------
+// libvirt messages and exchanges (FilterSubject.libvirt). The generic fields
+// read the libvirt header; a field that exists only for ONC-RPC gets null here.
+
+type LibvirtPredicate = (lv: LibvirtFilterSubject, s: FilterSubject) => boolean;
+type HeaderTest = (h: LibvirtHeader) => boolean;
+
+/** True if `test` holds for the message's header, or (a whole exchange) for its call's or its reply's. */
+function anyLibvirtHeader(lv: LibvirtFilterSubject, test: HeaderTest): boolean {
+  const m = lv.message;
+  if (m) return m.header !== null && test(m.header);
+  const ex = lv.exchange;
+  if (!ex) return false;
+  const c = ex.call?.header;
+  if (c && test(c)) return true;
+  const r = ex.reply?.header;
+  return r !== null && r !== undefined && test(r);
+}
+
+/** The message's own header; for an exchange, the reply's (how it ended), else the call's. */
+function ownLibvirtHeader(lv: LibvirtFilterSubject): LibvirtHeader | null {
+  const m = lv.message;
+  if (m) return m.header;
+  const ex = lv.exchange;
+  return ex?.reply?.header ?? ex?.call?.header ?? null;
+}
+
+function someIssue(issues: readonly Issue[] | undefined, test: TextTest): boolean {
+  if (issues) for (const i of issues) if (test(i.code)) return true;
+  return false;
+}
+
+function anyLibvirtIssue(lv: LibvirtFilterSubject, test: TextTest): boolean {
+  const ex = libvirtExchangeOf(lv);
+  if (lv.message) return someIssue(lv.message.issues, test) || someIssue(ex?.issues, test);
+  return ex !== null && (someIssue(ex.issues, test) || someIssue(ex.call?.issues, test) || someIssue(ex.reply?.issues, test));
+}
+
+/** A call or reply still missing its other side; events and stream data stand alone. */
+function libvirtUnmatched(lv: LibvirtFilterSubject): boolean {
+  const m = lv.message;
+  if (m) {
+    const kind = m.header?.kind;
+    if (kind === "message" || kind === "stream") return false;
+  }
+  const ex = libvirtExchangeOf(lv);
+  return ex === null || ex.call === null || ex.reply === null;
+}
+
+function libvirtMessageMalformed(m: LibvirtMessage | null): boolean {
+  if (!m) return false;
+  if (m.header === null) return true;
+  for (const i of m.issues) if (MALFORMED_CODES.has(i.code)) return true;
+  return false;
+}
+
+function libvirtMalformed(lv: LibvirtFilterSubject, s: FilterSubject): boolean {
+  const ex = libvirtExchangeOf(lv);
+  if (lv.message) {
+    if (libvirtMessageMalformed(lv.message)) return true;
+  } else if (ex && (libvirtMessageMalformed(ex.call) || libvirtMessageMalformed(ex.reply))) return true;
+  if (ex && listHas(ex.issues, MALFORMED_CODES)) return true;
+  return treeHasMalformed(s.args) || treeHasMalformed(s.res);
+}
+
+/** The `message` text of a decoded remote_error (virNetMessageError), or null. */
+function remoteErrorText(f: DecodedField | null): string | null {
+  if (!f || f.value.kind !== "struct") return null;
+  for (const c of f.value.fields) {
+    if (c.name !== "message") continue;
+    const v = c.value.kind === "optional" ? c.value.value?.value : c.value;
+    return v && v.kind === "string" ? v.text : null;
+  }
+  return null;
+}
+
+/** `REMOTE_PROC_DOMAIN_GET_INFO` is written as libvirt's enum names it: compare what follows `_PROC_`. */
+function withoutProcPrefix(word: string): string {
+  const upper = word.toUpperCase();
+  const at = upper.indexOf("_PROC_");
+  return at > 0 ? word.slice(at + 6) : word;
+}
+
+const LIBVIRT_KIND_ALIASES: ReadonlyMap<string, string> = new Map([["event", "message"]]);
+
+function compileLibvirtComparison(name: string, op: CompareOp, lit: Literal, regex: RegExp | null): LibvirtPredicate | null {
+  const textual = op === "contains" || op === "matches";
+  const num = numberTest(op, literalNumber(lit));
+  const nameTest = (): TextTest => (textual ? textualTest(op, lit, regex, true) : equalNameText(literalText(lit)));
+  switch (name) {
+    case "prog": {
+      if (lit.kind === "number") return (lv) => { const h = libvirtHeaderOf(lv); return h !== null && num(h.prog); };
+      if (textual) {
+        const t = textualTest(op, lit, regex, true);
+        return (lv, s) => {
+          const h = libvirtHeaderOf(lv);
+          const n = h ? s.names.programName(h.prog) : undefined;
+          return n !== undefined && t(n);
+        };
+      }
+      const word = literalText(lit);
+      let cachedNames: NameLookup | null = null;
+      let cachedNumber: number | undefined;
+      return (lv, s) => {
+        const h = libvirtHeaderOf(lv);
+        if (!h) return false;
+        if (s.names !== cachedNames) {
+          cachedNames = s.names;
+          cachedNumber = s.names.programNumber(word);
+        }
+        if (cachedNumber !== undefined && h.prog === cachedNumber) return true;
+        const n = s.names.programName(h.prog);
+        return n !== undefined && programNameMatches(n, word);
+      };
+    }
+    case "vers":
+      return (lv) => { const h = libvirtHeaderOf(lv); return h !== null && num(h.vers); };
+    case "proc": {
+      if (lit.kind === "number") return (lv) => { const h = libvirtHeaderOf(lv); return h !== null && num(h.proc); };
+      const t: TextTest = textual
+        ? textualTest(op, lit, regex, true)
+        : ((word) => (n: string) => procedureNameMatches(n, word))(withoutProcPrefix(literalText(lit)));
+      return (lv, s) => { const h = libvirtHeaderOf(lv); return h !== null && t(libvirtProcName(s.names, h)); };
+    }
+    case "kind": {
+      const word = literalText(lit).toLowerCase();
+      const t = textual ? textualTest(op, lit, regex, true) : equalNameText(LIBVIRT_KIND_ALIASES.get(word) ?? word);
+      return (lv) => {
+        const m = lv.message;
+        if (m) return m.header !== null && t(m.header.kind);
+        const ex = lv.exchange;
+        return ex !== null && ((ex.call !== null && t("call")) || (ex.reply !== null && t("reply")));
+      };
+    }
+    case "status": {
+      if (lit.kind === "number") return (lv) => { const h = libvirtOutcomeHeaderOf(lv); return h !== null && num(h.status); };
+      const t = nameTest();
+      return (lv) => { const h = libvirtOutcomeHeaderOf(lv); return h !== null && t(h.statusName); };
+    }
+    case "rtt":
+      return (lv) => { const rtt = libvirtExchangeOf(lv)?.rtt; return rtt !== null && rtt !== undefined && num(rtt); };
+    case "size":
+      return (lv) => {
+        if (lv.message) return num(lv.message.length);
+        const ex = lv.exchange;
+        if (!ex || (!ex.call && !ex.reply)) return false;
+        return num((ex.call?.length ?? 0) + (ex.reply?.length ?? 0));
+      };
+    case "frame":
+      return (lv) => {
+        if (lv.message) return num(lv.message.frame);
+        const ex = lv.exchange;
+        return ex !== null && ((ex.call !== null && num(ex.call.frame)) || (ex.reply !== null && num(ex.reply.frame)));
+      };
+    case "transport": {
+      const t = nameTest();
+      return (lv) => { const m = libvirtEndpointMessage(lv); return m !== null && t(m.transport); };
+    }
+    case "issue": {
+      const t = nameTest();
+      return (lv) => anyLibvirtIssue(lv, t);
+    }
+    case "port":
+      return (lv) => { const m = libvirtEndpointMessage(lv); return m !== null && (num(m.sport) || num(m.dport)); };
+    case "client":
+    case "server": {
+      const test = endpointTest(op, lit, regex);
+      const client = name === "client";
+      return (lv) => {
+        const m = libvirtEndpointMessage(lv);
+        if (!m) return false;
+        return client === libvirtClientIsSource(m) ? test(m.src, m.sport) : test(m.dst, m.dport);
+      };
+    }
+    case "libvirt.type": {
+      if (lit.kind === "number") return (lv) => anyLibvirtHeader(lv, (h) => num(h.type));
+      const t = nameTest();
+      return (lv) => anyLibvirtHeader(lv, (h) => t(h.typeName));
+    }
+    case "libvirt.serial":
+      return (lv) => {
+        const h = ownLibvirtHeader(lv);
+        if (h) return num(h.serial);
+        const ex = libvirtExchangeOf(lv);
+        return ex !== null && num(ex.serial);
+      };
+    case "libvirt.status": {
+      if (lit.kind === "number") return (lv) => { const h = ownLibvirtHeader(lv); return h !== null && num(h.status); };
+      const t = nameTest();
+      return (lv) => { const h = ownLibvirtHeader(lv); return h !== null && t(h.statusName); };
+    }
+    case "libvirt.error": {
+      const t = textual ? textualTest(op, lit, regex, false) : equalText(literalText(lit));
+      return (lv, s) => {
+        if (libvirtOutcomeHeaderOf(lv)?.statusName !== "ERROR") return false;
+        const text = remoteErrorText(s.res);
+        return text !== null && t(text);
+      };
+    }
+    default:
+      return null; // xid, auth, uid, gid, machine, op: ONC-RPC only
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -4,9 +4,17 @@
  * The CLI evaluates a filter once per message (a call line or a reply line; the
  * exchange supplies what the other side knows: rtt, status…); the TUI evaluates
  * it once per exchange (message = null). Both hand in a FilterSubject.
+ *
+ * Two protocols share the fields: ONC-RPC (exchange / message) and libvirt's own
+ * framing (the `libvirt` part of the subject). Generic fields (prog, proc, rtt,
+ * status, client…) read whichever is there; a field of one protocol only (xid,
+ * auth, libvirt.serial…) is simply false on a message of the other.
  */
-import type { Exchange, RpcCall, RpcMessage, RpcReply } from "../../dissect/rpc-types.js";
+import type {
+  Exchange, LibvirtExchange, LibvirtHeader, LibvirtMessage, RpcCall, RpcMessage, RpcReply,
+} from "../../dissect/rpc-types.js";
 import type { DecodedField } from "../../dissect/xdr-types.js";
+import { LIBVIRT_TCP_PORT, LIBVIRT_TLS_PORT, LibvirtProgram } from "../../dissect/libvirt/constants.js";
 
 /** Program and procedure names, as the registry knows them. */
 export interface NameLookup {
@@ -16,16 +24,35 @@ export interface NameLookup {
   programNumber(name: string): number | undefined;
 }
 
+/** What a filter sees of a libvirt message or exchange (see libvirtFilterSubject in ui/libvirt-format.ts). */
+export interface LibvirtFilterSubject {
+  /** The message being shown (CLI, and TUI rows of events and stream data), or null to look at the whole exchange. */
+  readonly message: LibvirtMessage | null;
+  /** The call/reply exchange; when null and `message` is set, `message.exchange` is used. */
+  readonly exchange: LibvirtExchange | null;
+}
+
 export interface FilterSubject {
   /** The exchange; when null and `message` is set, `message.exchange` is used. */
   readonly exchange: Exchange | null;
   /** The message being shown (CLI), or null to look at the whole exchange (TUI). */
   readonly message: RpcMessage | null;
-  /** Decoded call arguments, or null when not decoded (or there is no call). */
+  /**
+   * Decoded call arguments, or null when not decoded (or there is no call).
+   * libvirt: a CALL's `_args`, or the `_msg` body of an event (MESSAGE).
+   */
   readonly args: DecodedField | null;
-  /** Decoded reply results, or null when not decoded (or there is no reply). */
+  /**
+   * Decoded reply results, or null when not decoded (or there is no reply).
+   * libvirt: an OK REPLY's `_ret`, or the remote_error of an ERROR reply or stream message.
+   */
   readonly res: DecodedField | null;
   readonly names: NameLookup;
+  /**
+   * Set for a libvirt message or exchange; `exchange` and `message` are then null,
+   * so every ONC-RPC-only field is false. Absent (or null) for ONC-RPC.
+   */
+  readonly libvirt?: LibvirtFilterSubject | null;
 }
 
 /** How a field's values compare; decides which operators and values it accepts. */
@@ -49,12 +76,12 @@ export interface FieldInfo {
 }
 
 const FIELD_LIST: readonly FieldInfo[] = [
-  { name: "prog", type: "name", needsBody: false, help: "program, by name (case-insensitive) or number", example: "prog == nfs" },
+  { name: "prog", type: "name", needsBody: false, help: "program, by name (case-insensitive; libvirt: remote, qemu, lxc, admin, keepalive) or number", example: "prog == nfs" },
   { name: "vers", type: "number", needsBody: false, help: "program version", example: "vers == 3" },
-  { name: "proc", type: "name", needsBody: false, help: "procedure, by name (NFSPROC3_READ or just READ) or number", example: "proc == READ" },
+  { name: "proc", type: "name", needsBody: false, help: "procedure, by name (NFSPROC3_READ or just READ; libvirt DOMAIN_GET_INFO) or number", example: "proc == READ" },
   { name: "xid", type: "number", needsBody: false, help: "transaction id", example: "xid == 0x5f3a01c2" },
-  { name: "kind", type: "keyword", needsBody: false, help: "call or reply (for an exchange: the sides present)", example: "kind == reply" },
-  { name: "status", type: "name", needsBody: true, help: "reply status (SUCCESS … AUTH_ERROR) or body status (NFS3ERR_NOENT); a number: the body's code", example: "status == NFS3ERR_NOENT" },
+  { name: "kind", type: "keyword", needsBody: false, help: "call or reply (for an exchange: the sides present); libvirt also message (or event) and stream", example: "kind == reply" },
+  { name: "status", type: "name", needsBody: true, help: "reply status (SUCCESS … AUTH_ERROR) or body status (NFS3ERR_NOENT); a number: the body's code; libvirt: the reply's OK or ERROR (events, streams: their own)", example: "status == NFS3ERR_NOENT" },
   { name: "auth", type: "name", needsBody: false, help: "credential flavor: none, sys, short, dh, gss, tls (or a number)", example: "auth == gss" },
   { name: "uid", type: "number", needsBody: false, help: "AUTH_SYS uid", example: "uid == 0" },
   { name: "gid", type: "number", needsBody: false, help: "AUTH_SYS gid or any supplementary gid", example: "gid == 100" },
@@ -71,7 +98,13 @@ const FIELD_LIST: readonly FieldInfo[] = [
   { name: "unmatched", type: "flag", needsBody: false, help: "a call without a reply, or a reply without a call", example: "unmatched" },
   { name: "malformed", type: "flag", needsBody: true, help: "the header or the body could not be fully decoded", example: "malformed" },
   { name: "retransmission", type: "flag", needsBody: false, help: "the call was sent more than once", example: "retransmission" },
-  { name: "error", type: "flag", needsBody: true, help: "reply status not SUCCESS, or a body status that is an error", example: "error && prog == nfs" },
+  { name: "error", type: "flag", needsBody: true, help: "reply status not SUCCESS, or a body status that is an error (libvirt: status ERROR)", example: "error && prog == nfs" },
+  { name: "rpc", type: "flag", needsBody: false, help: "an ONC-RPC (SunRPC) message", example: "rpc && rtt > 10ms" },
+  { name: "libvirt", type: "flag", needsBody: false, help: "a libvirt message (libvirt's own framing: remote, qemu, lxc, admin, keepalive)", example: "libvirt && proc == DOMAIN_GET_INFO" },
+  { name: "libvirt.type", type: "name", needsBody: false, help: "libvirt message type: CALL, REPLY, MESSAGE, STREAM, CALL_WITH_FDS, REPLY_WITH_FDS, STREAM_HOLE (or a number)", example: "libvirt.type == MESSAGE" },
+  { name: "libvirt.serial", type: "number", needsBody: false, help: "libvirt serial (a call, its reply and its stream data share it)", example: "libvirt.serial == 42" },
+  { name: "libvirt.status", type: "name", needsBody: false, help: "the libvirt header's own status: OK, ERROR, CONTINUE (or a number); for an exchange, the reply's", example: "libvirt.status == ERROR" },
+  { name: "libvirt.error", type: "text", needsBody: true, help: "the message text of a libvirt error (ERROR reply or stream)", example: "libvirt.error contains \"not found\"" },
 ];
 
 const FIELD_MAP: ReadonlyMap<string, FieldInfo> = new Map(FIELD_LIST.map((f) => [f.name, f]));
@@ -94,12 +127,31 @@ export function describeFields(): readonly FieldInfo[] {
   ];
 }
 
+/** `name` padded to 16 columns, then `help` wrapped at `width` with a hanging indent. */
+function helpLines(name: string, help: string, width = 80): string {
+  const indent = " ".repeat(18);
+  const lines: string[] = [];
+  let line = `  ${name.padEnd(16)}`;
+  let empty = true;
+  for (const word of help.split(" ")) {
+    if (!empty && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent;
+      empty = true;
+    }
+    line += empty ? word : ` ${word}`;
+    empty = false;
+  }
+  lines.push(line);
+  return lines.join("\n");
+}
+
 export const FILTER_HELP = `Display filter (rpcscope -Y EXPR, and / in the terminal UI)
 
   FIELD OP VALUE    OP: == != < <= > >= contains matches (also eq ne lt le gt ge, ~)
   FIELD in {V1, V2} true if FIELD == any of the values
-  FIELD             a flag (unmatched, malformed, retransmission, error), or for
-                    args./res. paths: the field is present
+  FIELD             a flag (unmatched, malformed, retransmission, error, rpc,
+                    libvirt), or for args./res. paths: the field is present
   A && B, A || B, !A   also: and, or, not; ! binds tightest, then &&, then ||; (…) to group
 
 Values: numbers (42, 0x1f), durations (250us, 2.5ms, 1s; a plain number is seconds),
@@ -121,15 +173,27 @@ Paths: args.a.b / res.a.b follow decoded field names; arrays, optional data
 and union arms are stepped through (res.count finds resok.count); a union
 compares as its discriminant. len(PATH) is the length of a string, opaque or array.
 
+libvirt messages (their own framing, e.g. on port 16509) are filtered with the
+same generic fields: prog (remote, qemu, lxc, admin, keepalive), vers, proc
+(DOMAIN_GET_INFO, or a number), kind, status (a call and its reply are selected
+by the reply's OK/ERROR), rtt, size, frame, client, server, port, transport,
+issue, unmatched, malformed, error; args.PATH is a call's arguments or an
+event's body, res.PATH an OK reply's results or an ERROR's remote_error (code,
+domain, message…). ONC-RPC-only fields (xid, auth, uid, gid, machine, op,
+retransmission) are false on libvirt messages, and libvirt.* fields are false
+on ONC-RPC ones. rpc selects ONC-RPC messages, libvirt selects libvirt ones.
+
 Examples:
   prog == nfs && proc in {READ, WRITE} && rtt > 10ms
   error && !(status == NFS3ERR_NOENT)
   op == OPEN || args.what.name == "foo.txt"
   client == 10.0.0.5 && transport == udp
   machine matches "(?i)^build-[0-9]+$"
+  libvirt && proc == DOMAIN_LOOKUP_BY_NAME && libvirt.status == ERROR
+  libvirt.type == MESSAGE || (rpc && rtt > 5ms)
 
 Fields:
-${FIELD_LIST.map((f) => `  ${f.name.padEnd(16)}${f.help}`).join("\n")}
+${FIELD_LIST.map((f) => helpLines(f.name, f.help)).join("\n")}
   args.PATH       decoded argument field, e.g. args.what.name == "foo.txt"
   res.PATH        decoded result field, e.g. res.status == NFS3ERR_NOENT
   len(PATH)       length of a decoded string/opaque (bytes) or array (elements)
@@ -209,4 +273,61 @@ export function bodyErrorName(res: DecodedField | null): string | null {
   const st = findBodyStatus(res);
   if (!st || st.value === 0) return null;
   return st.name ?? `UNKNOWN(${st.value})`;
+}
+
+// ---------------------------------------------------------------------------
+// libvirt accessors. A libvirt subject never has an ONC-RPC exchange or
+// message, so the accessors above return null for it.
+
+export function libvirtExchangeOf(lv: LibvirtFilterSubject): LibvirtExchange | null {
+  return lv.exchange ?? lv.message?.exchange ?? null;
+}
+
+/**
+ * The header that names the procedure: the message's own (a libvirt reply,
+ * event or stream message carries prog/vers/proc itself), else the exchange's
+ * call's, else its reply's.
+ */
+export function libvirtHeaderOf(lv: LibvirtFilterSubject): LibvirtHeader | null {
+  const m = lv.message;
+  if (m) return m.header;
+  const ex = lv.exchange;
+  if (!ex) return null;
+  return ex.call?.header ?? ex.reply?.header ?? null;
+}
+
+/**
+ * The header whose status says how the exchange went: the reply's for a call
+ * or reply (so a call is selected by its reply's status, as in ONC-RPC), the
+ * message's own for events and stream data; a call without a reply has none.
+ */
+export function libvirtOutcomeHeaderOf(lv: LibvirtFilterSubject): LibvirtHeader | null {
+  const m = lv.message;
+  if (m && m.header && m.header.kind !== "call" && m.header.kind !== "reply") return m.header;
+  return libvirtExchangeOf(lv)?.reply?.header ?? (m?.header?.kind === "reply" ? m.header : null);
+}
+
+/** The message whose endpoints describe the conversation: the one shown, else the call, else the reply. */
+export function libvirtEndpointMessage(lv: LibvirtFilterSubject): LibvirtMessage | null {
+  if (lv.message) return lv.message;
+  const ex = lv.exchange;
+  return ex ? ex.call ?? ex.reply : null;
+}
+
+/** libvirtd's well-known ports (plain TCP and TLS). */
+const LIBVIRT_SERVER_PORTS: ReadonlySet<number> = new Set([LIBVIRT_TCP_PORT, LIBVIRT_TLS_PORT]);
+
+/**
+ * Whether the client sent this message: a call yes, a reply and an event
+ * (server to client, virnetprotocol.x) no. Stream data (upload or download)
+ * and keepalive PING/PONG go either way, so for them the side on libvirtd's
+ * port is taken for the server, else the lower port.
+ */
+export function libvirtClientIsSource(msg: LibvirtMessage): boolean {
+  const h = msg.header;
+  if (h?.kind === "call") return true;
+  if (h?.kind === "reply" || (h?.kind === "message" && h.prog !== LibvirtProgram.KEEPALIVE)) return false;
+  if (LIBVIRT_SERVER_PORTS.has(msg.dport)) return true;
+  if (LIBVIRT_SERVER_PORTS.has(msg.sport)) return false;
+  return msg.sport >= msg.dport;
 }

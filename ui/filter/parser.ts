@@ -336,7 +336,11 @@ function unknownField(t: Token): FilterError {
     const head = text.slice(0, dot);
     const rest = text.slice(dot + 1);
     if (head.toLowerCase() === "rpc" && builtinField(rest.toLowerCase())) suggestion = rest.toLowerCase();
-    else {
+    else if (head.toLowerCase() === "libvirt") {
+      const fields = builtinFieldNames().filter((n) => n.startsWith("libvirt."));
+      suggestion = closest(`libvirt.${rest}`, fields) ??
+        (builtinField(rest.toLowerCase()) ? `libvirt && ${rest.toLowerCase()}` : null);
+    } else {
       const root = closest(head, ["args", "res"]);
       if (root) suggestion = `${root}${text.slice(dot)}`;
     }
@@ -416,11 +420,11 @@ function checkComparison(field: FieldRef, op: CompareOp, lit: Literal, opColumn:
       }
       return;
     case "keyword": {
-      const allowed = field.kind === "builtin" && field.name === "kind" ? ["call", "reply"]
+      const allowed = field.kind === "builtin" && field.name === "kind" ? ["call", "reply", "message", "event", "stream"]
         : field.kind === "builtin" && field.name === "transport" ? ["tcp", "udp"] : null;
       if (allowed && !allowed.includes(literalText(lit).toLowerCase())) {
-        throw new FilterError(lit.column, allowed.join(" or "),
-          `unknown ${label} ${literalShown(lit)} (expected ${allowed.join(" or ")})`);
+        const words = `${allowed.slice(0, -1).join(", ")} or ${allowed[allowed.length - 1]}`;
+        throw new FilterError(lit.column, words, `unknown ${label} ${literalShown(lit)} (expected ${words})`);
       }
       return;
     }
