@@ -11,9 +11,15 @@
  * many exchanges there are. Min, max and average are always exact.
  * Conversations and clients keep only counters and min/avg/max, and their
  * number is capped (exchanges beyond the cap are counted as dropped).
+ *
+ * libvirt (its own framing) is counted alongside: a call/reply exchange as one
+ * exchange of its (program, version, procedure) row, with rtt and OK/ERROR;
+ * events (MESSAGE) and stream data (STREAM, STREAM_HOLE) as counts on their
+ * procedure's row, with no response time. Rows carry their protocol.
  */
-import type { Exchange, RpcCall, RpcMessage, RpcReply } from "../dissect/rpc-types.js";
-import type { NameLookup } from "./filter/fields.js";
+import type { Exchange, LibvirtExchange, LibvirtHeader, LibvirtMessage, RpcMessage } from "../dissect/rpc-types.js";
+import { libvirtClientIsSource, type NameLookup } from "./filter/fields.js";
+import { libvirtProcName } from "./libvirt-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 
 export interface StatsOptions {
@@ -50,6 +56,8 @@ export interface StatusCount {
   readonly count: number;
 }
 
+export type StatsProtocol = "onc-rpc" | "libvirt";
+
 interface Counters {
   /** Exchanges with a decoded call. */
   readonly calls: number;
@@ -63,21 +71,27 @@ interface Counters {
   readonly unanswered: number;
   readonly callBytes: number;
   readonly replyBytes: number;
+  /** libvirt events (MESSAGE); always 0 for ONC-RPC. */
+  readonly events: number;
+  /** libvirt stream data messages (STREAM, STREAM_HOLE); always 0 for ONC-RPC. */
+  readonly streamMessages: number;
 }
 
 export interface ProcedureStats extends Counters {
+  readonly protocol: StatsProtocol;
   readonly prog: number;
   readonly vers: number;
   readonly proc: number;
   /** Registry name, or null when the program is unknown. */
   readonly progName: string | null;
   readonly procName: string;
-  /** Non-SUCCESS RPC statuses and body error statuses, most frequent first. */
+  /** Non-SUCCESS RPC statuses and body error statuses (libvirt: ERROR), most frequent first. */
   readonly errorsByStatus: readonly StatusCount[];
   readonly rtt: RttSummary | null;
 }
 
 export interface ConversationStats extends Counters {
+  readonly protocol: StatsProtocol;
   readonly transport: "tcp" | "udp";
   readonly client: string;
   readonly clientPort: number;
@@ -91,7 +105,16 @@ export interface ClientStats extends Counters {
   readonly rtt: RttRange | null;
 }
 
+/** The libvirt share of the totals. */
+export interface LibvirtTotals extends Counters {
+  readonly exchanges: number;
+  /** Replies with no call on their connection (their own header names the procedure). */
+  readonly unpairedReplies: number;
+  readonly rtt: RttSummary | null;
+}
+
 export interface StatsReport {
+  /** Both protocols together. */
   readonly totals: Counters & {
     readonly exchanges: number;
     /** Replies with no call (their program is unknown, so they are in no procedure row). */
@@ -100,7 +123,9 @@ export interface StatsReport {
     readonly undecodedHeaders: number;
     readonly rtt: RttSummary | null;
   };
-  /** Sorted by program, version, procedure. */
+  /** libvirt alone; null when the capture held no libvirt message. */
+  readonly libvirt: LibvirtTotals | null;
+  /** Sorted by program, version, procedure (ONC-RPC before libvirt on a tie). */
   readonly procedures: readonly ProcedureStats[];
   /** Most calls first. */
   readonly conversations: readonly ConversationStats[];
@@ -227,21 +252,23 @@ class Accumulator {
   unanswered = 0;
   callBytes = 0;
   replyBytes = 0;
+  events = 0;
+  streamMessages = 0;
   rttCount = 0;
   rttSum = 0;
   rttMin = Infinity;
   rttMax = -Infinity;
 
-  count(call: RpcCall | null, reply: RpcReply | null, hasCall: boolean, hasReply: boolean,
-        isError: boolean, ex: Exchange, callBytes: number, replyBytes: number): void {
-    if (call) this.calls++;
-    if (reply) this.replies++;
+  /** One exchange: `decodedCall`/`decodedReply` when that side's header was decoded. */
+  count(decodedCall: boolean, decodedReply: boolean, hasCall: boolean, hasReply: boolean,
+        isError: boolean, retransmits: number, rtt: number | null, callBytes: number, replyBytes: number): void {
+    if (decodedCall) this.calls++;
+    if (decodedReply) this.replies++;
     if (isError) this.errors++;
-    this.retransmissions += ex.retransmits;
+    this.retransmissions += retransmits;
     if (hasCall && !hasReply) this.unanswered++;
     this.callBytes += callBytes;
     this.replyBytes += replyBytes;
-    const rtt = ex.rtt;
     if (rtt !== null && Number.isFinite(rtt)) {
       this.rttCount++;
       this.rttSum += rtt;
@@ -250,10 +277,17 @@ class Accumulator {
     }
   }
 
+  /** One libvirt event or stream data message (no exchange, no response time). */
+  countMessage(isEvent: boolean): void {
+    if (isEvent) this.events++;
+    else this.streamMessages++;
+  }
+
   counters(): Counters {
     return {
       calls: this.calls, replies: this.replies, errors: this.errors, retransmissions: this.retransmissions,
       unanswered: this.unanswered, callBytes: this.callBytes, replyBytes: this.replyBytes,
+      events: this.events, streamMessages: this.streamMessages,
     };
   }
 
@@ -267,7 +301,7 @@ class ProcedureAccumulator extends Accumulator {
   readonly statuses = new Map<string, number>();
   readonly rtt: RttDistribution;
   constructor(
-    readonly prog: number, readonly vers: number, readonly proc: number,
+    readonly protocol: StatsProtocol, readonly prog: number, readonly vers: number, readonly proc: number,
     readonly progName: string | null, readonly procName: string, exactLimit: number,
   ) {
     super();
@@ -277,7 +311,7 @@ class ProcedureAccumulator extends Accumulator {
 
 class ConversationAccumulator extends Accumulator {
   constructor(
-    readonly transport: "tcp" | "udp", readonly client: string, readonly clientPort: number,
+    readonly protocol: StatsProtocol, readonly transport: "tcp" | "udp", readonly client: string, readonly clientPort: number,
     readonly server: string, readonly serverPort: number,
   ) {
     super();
@@ -296,6 +330,8 @@ export class StatsCollector {
   private readonly procedures = new Map<number, ProcedureAccumulator>();
   /** Rows whose vers or proc is too large for procedureKey (hostile or odd traffic). */
   private readonly oddProcedures = new Map<string, ProcedureAccumulator>();
+  /** libvirt rows, apart: an ONC-RPC program could use the same numbers. */
+  private readonly libvirtProcedures = new Map<string, ProcedureAccumulator>();
   private lastConversation: ConversationAccumulator | null = null;
   /** client address → server address → transport and ports → row. */
   private readonly conversations = new Map<string, Map<string, Map<number, ConversationAccumulator>>>();
@@ -303,6 +339,11 @@ export class StatsCollector {
   private readonly clients = new Map<string, Accumulator>();
   private readonly totals = new Accumulator();
   private readonly totalRtt: RttDistribution;
+  private readonly libvirtTotals = new Accumulator();
+  private readonly libvirtRtt: RttDistribution;
+  private libvirtSeen = false;
+  private libvirtExchanges = 0;
+  private libvirtUnpairedReplies = 0;
   private exchanges = 0;
   private unpairedReplies = 0;
   private undecodedHeaders = 0;
@@ -314,6 +355,7 @@ export class StatsCollector {
     this.maxConversations = options.maxConversations ?? 100_000;
     this.maxClients = options.maxClients ?? 100_000;
     this.totalRtt = new RttDistribution(this.exactLimit);
+    this.libvirtRtt = new RttDistribution(this.exactLimit);
   }
 
   /**
@@ -338,12 +380,15 @@ export class StatsCollector {
     const hasCall = callMsg !== null;
     const hasReply = replyMsg !== null;
 
-    this.totals.count(call, reply, hasCall, hasReply, isError, ex, callBytes, replyBytes);
+    const hasCallHeader = call !== null;
+    const hasReplyHeader = reply !== null;
+    const { retransmits, rtt } = ex;
+    this.totals.count(hasCallHeader, hasReplyHeader, hasCall, hasReply, isError, retransmits, rtt, callBytes, replyBytes);
     if (ex.rtt !== null) this.totalRtt.add(ex.rtt);
 
     if (call) {
-      const row = this.procedureRow(call, names);
-      row.count(call, reply, hasCall, hasReply, isError, ex, callBytes, replyBytes);
+      const row = this.procedureRow(call.prog, call.vers, call.proc, names);
+      row.count(hasCallHeader, hasReplyHeader, hasCall, hasReply, isError, retransmits, rtt, callBytes, replyBytes);
       if (ex.rtt !== null) row.rtt.add(ex.rtt);
       if (rpcError) row.statuses.set(reply.status, (row.statuses.get(reply.status) ?? 0) + 1);
       if (bodyError) row.statuses.set(bodyStatus, (row.statuses.get(bodyStatus) ?? 0) + 1);
@@ -352,31 +397,121 @@ export class StatsCollector {
     const m: RpcMessage | null = callMsg ?? replyMsg;
     if (!m) return;
     const clientIsSrc = m === callMsg;
+    const conv = this.conversationOf("onc-rpc", ex.transport, m, clientIsSrc);
+    if (conv) conv.count(hasCallHeader, hasReplyHeader, hasCall, hasReply, isError, retransmits, rtt, callBytes, replyBytes);
+    else this.droppedConversations++;
+    const client = this.clientOf(clientIsSrc ? m.src : m.dst);
+    if (client) client.count(hasCallHeader, hasReplyHeader, hasCall, hasReply, isError, retransmits, rtt, callBytes, replyBytes);
+    else this.droppedClients++;
+  }
+
+  /**
+   * Counts one libvirt call/reply exchange, once, in its final state (reply
+   * seen, or given up). A reply without a call still names its procedure (a
+   * libvirt reply header carries prog, vers and proc), so it gets a row.
+   */
+  addLibvirt(ex: LibvirtExchange, names: NameLookup): void {
+    this.libvirtSeen = true;
+    this.exchanges++;
+    this.libvirtExchanges++;
+    const callMsg = ex.call;
+    const replyMsg = ex.reply;
+    const call = callMsg?.header ?? null;
+    const reply = replyMsg?.header ?? null;
+    if ((callMsg && !call) || (replyMsg && !reply)) this.undecodedHeaders++;
+    if (!callMsg && replyMsg) {
+      this.unpairedReplies++;
+      this.libvirtUnpairedReplies++;
+    }
+    const status = reply !== null && reply.statusName !== "OK" ? reply.statusName : null;
+    const isError = status !== null;
+    const hasCall = callMsg !== null;
+    const hasReply = replyMsg !== null;
+    const callBytes = callMsg?.length ?? 0;
+    const replyBytes = replyMsg?.length ?? 0;
+    const rtt = ex.rtt;
+    const args = [call !== null, reply !== null, hasCall, hasReply, isError, 0, rtt, callBytes, replyBytes] as const;
+    this.totals.count(...args);
+    this.libvirtTotals.count(...args);
+    if (rtt !== null) {
+      this.totalRtt.add(rtt);
+      this.libvirtRtt.add(rtt);
+    }
+    const h = call ?? reply;
+    if (h) {
+      const row = this.libvirtRow(h, names);
+      row.count(...args);
+      if (rtt !== null) row.rtt.add(rtt);
+      if (status !== null) row.statuses.set(status, (row.statuses.get(status) ?? 0) + 1);
+    }
+    const m = callMsg ?? replyMsg;
+    if (!m) return;
+    const clientIsSrc = libvirtClientIsSource(m);
+    const conv = this.conversationOf("libvirt", m.transport, m, clientIsSrc);
+    if (conv) conv.count(...args);
+    else this.droppedConversations++;
+    const client = this.clientOf(clientIsSrc ? m.src : m.dst);
+    if (client) client.count(...args);
+    else this.droppedClients++;
+  }
+
+  /**
+   * Counts one libvirt message that is not part of a call/reply exchange: an
+   * event (MESSAGE, keepalive PING/PONG included) or stream data (STREAM,
+   * STREAM_HOLE). Calls and replies are counted by addLibvirt; a message whose
+   * header could not be read counts as an undecodable header.
+   */
+  addLibvirtMessage(msg: LibvirtMessage, names: NameLookup): void {
+    this.libvirtSeen = true;
+    const h = msg.header;
+    if (!h) {
+      this.undecodedHeaders++;
+      return;
+    }
+    if (h.kind !== "message" && h.kind !== "stream") return;
+    const isEvent = h.kind === "message";
+    this.totals.countMessage(isEvent);
+    this.libvirtTotals.countMessage(isEvent);
+    this.libvirtRow(h, names).countMessage(isEvent);
+    const clientIsSrc = libvirtClientIsSource(msg);
+    const conv = this.conversationOf("libvirt", msg.transport, msg, clientIsSrc);
+    if (conv) conv.countMessage(isEvent);
+    else this.droppedConversations++;
+    const client = this.clientOf(clientIsSrc ? msg.src : msg.dst);
+    if (client) client.countMessage(isEvent);
+    else this.droppedClients++;
+  }
+
+  /** The conversation row of a message (the last one used is remembered: traffic comes in runs). */
+  private conversationOf(
+    protocol: StatsProtocol, transport: "tcp" | "udp",
+    m: { readonly src: string; readonly dst: string; readonly sport: number; readonly dport: number }, clientIsSrc: boolean,
+  ): ConversationAccumulator | null {
     const clientAddr = clientIsSrc ? m.src : m.dst;
     const clientPort = clientIsSrc ? m.sport : m.dport;
     const serverAddr = clientIsSrc ? m.dst : m.src;
     const serverPort = clientIsSrc ? m.dport : m.sport;
     let conv = this.lastConversation;
     if (conv === null || conv.clientPort !== clientPort || conv.serverPort !== serverPort ||
-        conv.transport !== ex.transport || conv.client !== clientAddr || conv.server !== serverAddr) {
-      conv = this.conversationRow(ex.transport, clientAddr, clientPort, serverAddr, serverPort);
+        conv.transport !== transport || conv.client !== clientAddr || conv.server !== serverAddr) {
+      conv = this.conversationRow(protocol, transport, clientAddr, clientPort, serverAddr, serverPort);
       if (conv) this.lastConversation = conv;
     }
-    if (conv) conv.count(call, reply, hasCall, hasReply, isError, ex, callBytes, replyBytes);
-    else this.droppedConversations++;
+    return conv;
+  }
 
-    let client = this.clients.get(clientAddr);
+  private clientOf(address: string): Accumulator | null {
+    let client = this.clients.get(address);
     if (!client && this.clients.size < this.maxClients) {
       client = new Accumulator();
-      this.clients.set(clientAddr, client);
+      this.clients.set(address, client);
     }
-    if (client) client.count(call, reply, hasCall, hasReply, isError, ex, callBytes, replyBytes);
-    else this.droppedClients++;
+    return client ?? null;
   }
 
   /** Nested maps keyed by the addresses and a number for transport+ports: no key string per exchange. */
   private conversationRow(
-    transport: "tcp" | "udp", clientAddr: string, clientPort: number, serverAddr: string, serverPort: number,
+    protocol: StatsProtocol, transport: "tcp" | "udp", clientAddr: string, clientPort: number, serverAddr: string, serverPort: number,
   ): ConversationAccumulator | null {
     let byServer = this.conversations.get(clientAddr);
     if (!byServer) this.conversations.set(clientAddr, (byServer = new Map()));
@@ -385,15 +520,14 @@ export class StatsCollector {
     const portsKey = (transport === "udp" ? 2 ** 32 : 0) + (clientPort & 0xffff) * 65536 + (serverPort & 0xffff);
     let conv = byPorts.get(portsKey);
     if (!conv && this.conversationCount < this.maxConversations) {
-      conv = new ConversationAccumulator(transport, clientAddr, clientPort, serverAddr, serverPort);
+      conv = new ConversationAccumulator(protocol, transport, clientAddr, clientPort, serverAddr, serverPort);
       byPorts.set(portsKey, conv);
       this.conversationCount++;
     }
     return conv ?? null;
   }
 
-  private procedureRow(call: RpcCall, names: NameLookup): ProcedureAccumulator {
-    const { prog, vers, proc } = call;
+  private procedureRow(prog: number, vers: number, proc: number, names: NameLookup): ProcedureAccumulator {
     // prog < 2^32, vers and proc < 2^10 pack exactly into 52 bits; anything else takes the slow map.
     const packable = vers < 1024 && proc < 1024;
     const key = packable ? prog * 1_048_576 + vers * 1024 + proc : 0;
@@ -401,7 +535,7 @@ export class StatsCollector {
     let row = packable ? this.procedures.get(key) : this.oddProcedures.get(oddKey);
     if (!row) {
       row = new ProcedureAccumulator(
-        prog, vers, proc, names.programName(prog) ?? null, names.procedureName(prog, vers, proc), this.exactLimit,
+        "onc-rpc", prog, vers, proc, names.programName(prog) ?? null, names.procedureName(prog, vers, proc), this.exactLimit,
       );
       if (packable) this.procedures.set(key, row);
       else this.oddProcedures.set(oddKey, row);
@@ -409,15 +543,29 @@ export class StatsCollector {
     return row;
   }
 
+  /** libvirt traffic is far lighter than NFS's: a string key per message is fine here. */
+  private libvirtRow(h: Pick<LibvirtHeader, "prog" | "vers" | "proc">, names: NameLookup): ProcedureAccumulator {
+    const key = `${h.prog}/${h.vers}/${h.proc}`;
+    let row = this.libvirtProcedures.get(key);
+    if (!row) {
+      row = new ProcedureAccumulator(
+        "libvirt", h.prog, h.vers, h.proc, names.programName(h.prog) ?? null, libvirtProcName(names, h), this.exactLimit,
+      );
+      this.libvirtProcedures.set(key, row);
+    }
+    return row;
+  }
+
   result(): StatsReport {
     const procedures: ProcedureStats[] = [];
     let allExact = this.totalRtt.isExact;
-    const rows = [...this.procedures.values(), ...this.oddProcedures.values()]
-      .sort((a, b) => a.prog - b.prog || a.vers - b.vers || a.proc - b.proc);
+    const rows = [...this.procedures.values(), ...this.oddProcedures.values(), ...this.libvirtProcedures.values()]
+      .sort((a, b) => a.prog - b.prog || a.vers - b.vers || a.proc - b.proc ||
+        (a.protocol === b.protocol ? 0 : a.protocol === "onc-rpc" ? -1 : 1));
     for (const r of rows) {
       if (!r.rtt.isExact) allExact = false;
       procedures.push({
-        prog: r.prog, vers: r.vers, proc: r.proc, progName: r.progName, procName: r.procName, ...r.counters(),
+        protocol: r.protocol, prog: r.prog, vers: r.vers, proc: r.proc, progName: r.progName, procName: r.procName, ...r.counters(),
         errorsByStatus: [...r.statuses].map(([status, count]) => ({ status, count }))
           .sort((a, b) => b.count - a.count || (a.status < b.status ? -1 : 1)),
         rtt: r.rtt.summary(),
@@ -430,7 +578,7 @@ export class StatsCollector {
     const conversations = conversationRows.map((c) => ({
       key: `${c.transport} ${endpointText(c.client, c.clientPort)} ${endpointText(c.server, c.serverPort)}`, calls: c.calls,
       stats: {
-        transport: c.transport, client: c.client, clientPort: c.clientPort, server: c.server, serverPort: c.serverPort,
+        protocol: c.protocol, transport: c.transport, client: c.client, clientPort: c.clientPort, server: c.server, serverPort: c.serverPort,
         ...c.counters(), rtt: c.range(),
       } satisfies ConversationStats,
     })).sort(byCallsThenName).map((x) => x.stats);
@@ -442,6 +590,12 @@ export class StatsCollector {
         exchanges: this.exchanges, ...this.totals.counters(), unpairedReplies: this.unpairedReplies,
         undecodedHeaders: this.undecodedHeaders, rtt: this.totalRtt.summary(),
       },
+      libvirt: this.libvirtSeen
+        ? {
+          exchanges: this.libvirtExchanges, ...this.libvirtTotals.counters(), unpairedReplies: this.libvirtUnpairedReplies,
+          rtt: this.libvirtRtt.summary(),
+        }
+        : null,
       procedures, conversations, clients,
       percentileMethod: allExact
         ? "exact (nearest rank)"
@@ -507,28 +661,55 @@ const COUNTER_COLUMNS: readonly Column[] = [
   { header: "Unans", align: "right", keep: 3 },
 ];
 
-function counterCells(c: Counters): string[] {
-  return [String(c.calls), String(c.replies), String(c.errors), String(c.retransmissions), String(c.unanswered)];
+/** Shown only when the capture held libvirt messages. */
+const MESSAGE_COLUMNS: readonly Column[] = [
+  { header: "Events", align: "right", keep: 5 },
+  { header: "Streams", align: "right", keep: 3 },
+];
+
+function counterCells(c: Counters, withRetrans = true): string[] {
+  return withRetrans
+    ? [String(c.calls), String(c.replies), String(c.errors), String(c.retransmissions), String(c.unanswered)]
+    : [String(c.calls), String(c.replies), String(c.errors), String(c.unanswered)];
 }
+
+/** libvirt runs over TCP only and has no retransmissions: a libvirt-only report leaves the column out. */
+const COUNTER_COLUMNS_NO_RETRANS: readonly Column[] = COUNTER_COLUMNS.filter((c) => c.header !== "Retrans");
 
 /** Wireshark-like text tables (service response time per procedure, then conversations, clients). */
 export function formatStatsText(report: StatsReport, width = 120): string {
   const t = report.totals;
+  const lv = report.libvirt;
   const out: string[] = [];
+  // A capture without libvirt reads exactly as before libvirt was counted.
+  const onlyLibvirt = lv !== null && t.exchanges === lv.exchanges;
+  const label = lv === null ? "ONC-RPC" : onlyLibvirt ? "libvirt" : "ONC-RPC and libvirt";
+  const messages = (c: Counters): string =>
+    (c.events ? `, ${c.events} events` : "") + (c.streamMessages ? `, ${c.streamMessages} stream messages` : "");
   out.push(
-    `ONC-RPC statistics: ${t.exchanges} exchanges, ${t.calls} calls, ${t.replies} replies, ${t.errors} errors, ` +
-      `${t.retransmissions} retransmissions, ${t.unanswered} unanswered` +
+    `${label} statistics: ${t.exchanges} exchanges, ${t.calls} calls, ${t.replies} replies, ${t.errors} errors, ` +
+      (onlyLibvirt ? "" : `${t.retransmissions} retransmissions, `) + `${t.unanswered} unanswered` +
       (t.unpairedReplies ? `, ${t.unpairedReplies} replies without a call` : "") +
-      (t.undecodedHeaders ? `, ${t.undecodedHeaders} with an undecodable header` : ""),
+      (t.undecodedHeaders ? `, ${t.undecodedHeaders} with an undecodable header` : "") +
+      messages(t),
   );
+  if (lv !== null && !onlyLibvirt) {
+    out.push(
+      `  of which libvirt: ${lv.exchanges} exchanges, ${lv.calls} calls, ${lv.replies} replies, ${lv.errors} errors, ` +
+        `${lv.unanswered} unanswered` + (lv.unpairedReplies ? `, ${lv.unpairedReplies} replies without a call` : "") + messages(lv),
+    );
+  }
   out.push(`Response times in milliseconds; percentiles: ${report.percentileMethod}`);
+  const counterColumns = onlyLibvirt ? COUNTER_COLUMNS_NO_RETRANS : COUNTER_COLUMNS;
+  const counters = (c: Counters): string[] => counterCells(c, !onlyLibvirt);
   out.push("");
   out.push("Service response time by procedure");
   const procColumns: readonly Column[] = [
     { header: "Program", align: "left", keep: 0, shrinkable: true },
     { header: "Vers", align: "right", keep: 0 },
     { header: "Procedure", align: "left", keep: 0, shrinkable: true },
-    ...COUNTER_COLUMNS,
+    ...counterColumns,
+    ...(lv ? MESSAGE_COLUMNS : []),
     { header: "Min", align: "right", keep: 2 },
     { header: "Avg", align: "right", keep: 5 },
     { header: "P50", align: "right", keep: 7 },
@@ -538,14 +719,15 @@ export function formatStatsText(report: StatsReport, width = 120): string {
     { header: "Call bytes", align: "right", keep: 1 },
     { header: "Reply bytes", align: "right", keep: 1 },
   ];
+  const messageCells = (c: Counters): string[] => (lv ? [String(c.events), String(c.streamMessages)] : []);
   const procRows = report.procedures.map((p) => [
     escapeForTerminal(p.progName ?? String(p.prog)), String(p.vers), escapeForTerminal(p.procName),
-    ...counterCells(p),
+    ...counters(p), ...messageCells(p),
     ms(p.rtt?.min), ms(p.rtt?.avg), ms(p.rtt?.p50), ms(p.rtt?.p95), ms(p.rtt?.p99), ms(p.rtt?.max),
     String(p.callBytes), String(p.replyBytes),
   ]);
   procRows.push([
-    "All", "", "", ...counterCells(t),
+    "All", "", "", ...counters(t), ...messageCells(t),
     ms(t.rtt?.min), ms(t.rtt?.avg), ms(t.rtt?.p50), ms(t.rtt?.p95), ms(t.rtt?.p99), ms(t.rtt?.max),
     String(t.callBytes), String(t.replyBytes),
   ]);
@@ -586,10 +768,10 @@ export function formatStatsText(report: StatsReport, width = 120): string {
       { header: "Proto", align: "left", keep: 0 },
       { header: "Client", align: "left", keep: 0, shrinkable: true },
       { header: "Server", align: "left", keep: 0, shrinkable: true },
-      ...COUNTER_COLUMNS, ...rangeColumns,
+      ...counterColumns, ...rangeColumns,
     ], report.conversations.map((c) => [
       c.transport, escapeForTerminal(endpointText(c.client, c.clientPort)), escapeForTerminal(endpointText(c.server, c.serverPort)),
-      ...counterCells(c), ...rangeCells(c.rtt, c),
+      ...counters(c), ...rangeCells(c.rtt, c),
     ]), width));
     if (report.dropped.conversations) out.push(`(${report.dropped.conversations} exchanges of further conversations not listed)`);
   }
@@ -597,8 +779,8 @@ export function formatStatsText(report: StatsReport, width = 120): string {
     out.push("", "Clients");
     out.push(...renderTable([
       { header: "Client", align: "left", keep: 0, shrinkable: true },
-      ...COUNTER_COLUMNS, ...rangeColumns,
-    ], report.clients.map((c) => [escapeForTerminal(c.address), ...counterCells(c), ...rangeCells(c.rtt, c)]), width));
+      ...counterColumns, ...rangeColumns,
+    ], report.clients.map((c) => [escapeForTerminal(c.address), ...counters(c), ...rangeCells(c.rtt, c)]), width));
     if (report.dropped.clients) out.push(`(${report.dropped.clients} exchanges of further clients not listed)`);
   }
   return `${out.join("\n")}\n`;
@@ -623,6 +805,7 @@ export function statsToJsonValue(report: StatsReport): unknown {
     version: 1,
     percentileMethod: report.percentileMethod,
     totals: report.totals,
+    libvirt: report.libvirt,
     procedures: report.procedures.map((p) => ({
       ...p, progName: p.progName === null ? null : esc(p.progName), procName: esc(p.procName),
       errorsByStatus: p.errorsByStatus.map((e) => ({ status: esc(e.status), count: e.count })),
