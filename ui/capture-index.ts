@@ -7,7 +7,9 @@
 import type { Exchange, LibvirtExchange, LibvirtMessage, RpcCall, RpcMessage, RpcReply } from "../dissect/rpc-types.js";
 import { decodeLibvirtHeader } from "../dissect/libvirt/header.js";
 import { decodeLibvirtBody } from "../dissect/libvirt/body.js";
-import { errorMessageOf, libvirtDetailLines, libvirtProcName, type AnalyzedLibvirtMessage } from "./libvirt-format.js";
+import {
+  errorMessageOf, libvirtDetailLines, libvirtFilterBodies, libvirtProcName, type AnalyzedLibvirtMessage,
+} from "./libvirt-format.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
 import type { Limits } from "../capture/limits.js";
 import type { Transport } from "../capture/transport.js";
@@ -18,7 +20,7 @@ import type { AnalyzedMessage, AnalyzeHandlers } from "./analyze.js";
 import type { Detail, DetailBytes, ExchangeRow, FilterResult, Progress, RowKind, TreeNode, TuiDataSource } from "./tui/data-source.js";
 import { compileFilter, type CompiledFilter } from "./filter/evaluate.js";
 import { FilterError } from "./filter/lexer.js";
-import { bodyErrorName, type NameLookup } from "./filter/fields.js";
+import { bodyErrorName, type FilterSubject, type LibvirtFilterSubject, type NameLookup } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, RttDistribution } from "./stats.js";
 import { SpillFile } from "./spill-file.js";
 import { callTree, replyTree, type MessageContext } from "./detail-model.js";
@@ -92,6 +94,14 @@ function framesOf(s: StoredMessage): readonly number[] {
   return s.frames.length === 0 ? [s.frame] : s.frames;
 }
 
+/** Issues stored as "code: detail" text, back as issues (for the filter's `issue` field). */
+function parseIssues(stored: readonly string[]): RpcMessage["issues"] {
+  return stored.map((text) => {
+    const [code, ...rest] = text.split(": ");
+    return { code: code as RpcMessage["issues"][number]["code"], detail: rest.join(": ") };
+  });
+}
+
 function endpoint(addr: string, port: number): string {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
@@ -109,6 +119,13 @@ export class CaptureIndex implements TuiDataSource {
   private readonly infoCtx = new MessageInfoContext();
   private readonly libvirtRows = new Map<LibvirtExchange, RowData>();
   private view: number[] | null = null;
+  /**
+   * While the view is being rebuilt (in slices), rows [0, scanned) have been
+   * looked at; rows past that are left to the rebuild. Outside a rebuild, every
+   * row is placed in (or taken out of) the view when it is filled in or changes.
+   */
+  private scanned = 0;
+  private scanning = false;
   private filter: CompiledFilter | null = null;
   private conversation: string | null = null;
   private viewJob = 0;
@@ -128,6 +145,7 @@ export class CaptureIndex implements TuiDataSource {
       message: (m, record) => this.onMessage(m, record),
       exchangeResolved: (ex) => this.onResolved(ex),
       libvirtMessage: (m, bytes) => this.onLibvirtMessage(m, bytes),
+      libvirtExchangeResolved: (ex) => this.onLibvirtResolved(ex),
       streamIssue: (issue) => this.onStreamIssue(issue),
     };
   }
@@ -214,8 +232,8 @@ export class CaptureIndex implements TuiDataSource {
       client,
       server,
     };
+    // Placed in the view by the caller once its fields are filled in (placeInView).
     this.rows.push(row);
-    if (this.view && this.matchesView(row)) this.view.push(this.rows.length - 1);
     return row;
   }
 
@@ -231,6 +249,7 @@ export class CaptureIndex implements TuiDataSource {
       row.isError = true;
       row.info = msg.issues.map((i) => i.detail).join("; ");
       this.counts.malformed++;
+      this.placeInView(row);
       this.notify();
       return;
     }
@@ -238,7 +257,10 @@ export class CaptureIndex implements TuiDataSource {
     if (h.kind === "call") {
       const known = ex ? this.rowOfExchange.get(ex) : undefined;
       if (known) {
-        known.retransmits = ex!.retransmits;
+        if (known.retransmits !== ex!.retransmits) {
+          known.retransmits = ex!.retransmits;
+          this.placeInView(known);
+        }
         return;
       }
       const row = this.newRow("unmatched-call", m, true);
@@ -250,6 +272,7 @@ export class CaptureIndex implements TuiDataSource {
       row.info = info;
       this.counts.exchanges++;
       if (ex) this.rowOfExchange.set(ex, row);
+      this.placeInView(row);
       this.notify();
       return;
     }
@@ -261,6 +284,7 @@ export class CaptureIndex implements TuiDataSource {
       orphan.isError = h.status !== "SUCCESS";
       orphan.info = "reply without a call in the capture";
       this.counts.unmatched++;
+      this.placeInView(orphan);
       this.notify();
       return;
     }
@@ -275,6 +299,7 @@ export class CaptureIndex implements TuiDataSource {
     if (info) row.info = info;
     if (row.isError) this.counts.errors++;
     if (row.rtt !== null) this.rtts.add(row.rtt);
+    this.placeInView(row);
     this.notify();
   }
 
@@ -286,7 +311,10 @@ export class CaptureIndex implements TuiDataSource {
       row.status = "no reply";
       this.counts.unmatched++;
     }
-    if (row) row.retransmits = ex.retransmits;
+    if (row && row.retransmits !== ex.retransmits) {
+      row.retransmits = ex.retransmits;
+      this.placeInView(row);
+    }
   }
 
   /** libvirt: one row per CALL (updated by its REPLY), and a row for each event or stream message. */
@@ -309,6 +337,7 @@ export class CaptureIndex implements TuiDataSource {
           row.info = errorMessageOf(m.body) ?? row.info;
         }
         if (row.rtt !== null) this.rtts.add(row.rtt);
+        this.placeInView(row);
         this.notify();
         return;
       }
@@ -329,7 +358,66 @@ export class CaptureIndex implements TuiDataSource {
       if (ex) this.libvirtRows.set(ex, row);
     }
     if (!h) this.counts.malformed++;
+    // Calls and replies are counted once their exchange is resolved; the rest stand alone.
+    if (!h || h.kind === "message" || h.kind === "stream") this.stats.addLibvirtMessage(msg, this.options.names);
+    this.placeInView(row);
     this.notify();
+  }
+
+  private onLibvirtResolved(ex: LibvirtExchange): void {
+    this.stats.addLibvirt(ex, this.options.names);
+    if (ex.reply !== null) return;
+    const row = this.libvirtRows.get(ex);
+    this.libvirtRows.delete(ex);
+    if (row && !row.reply) {
+      row.status = "no reply";
+      this.counts.unmatched++;
+    }
+  }
+
+  /** A stored libvirt message read back, with its header decoded again. */
+  private rereadLibvirt(stored: StoredMessage, transport: Transport): { msg: LibvirtMessage; bytes: Uint8Array } {
+    const bytes = this.spill.read(stored.spillOffset, stored.stored);
+    const msg: LibvirtMessage = {
+      seq: 0, protocol: "libvirt", frame: stored.frame, frames: framesOf(stored), tsSec: stored.tsSec, tsNsec: stored.tsNsec,
+      transport, connId: stored.connId ?? 0, src: stored.src, dst: stored.dst, sport: stored.sport, dport: stored.dport,
+      length: stored.length, header: decodeLibvirtHeader(bytes), issues: parseIssues(stored.issues), exchange: null, stream: null,
+    };
+    return { msg, bytes };
+  }
+
+  /**
+   * The filter's view of a libvirt row: a call and/or reply as one exchange,
+   * an event or stream message (or an unreadable one) as itself.
+   */
+  private libvirtSubjectFor(row: RowData, withBodies: boolean): FilterSubject {
+    const call = row.call ? this.rereadLibvirt(row.call, row.transport) : null;
+    const reply = row.reply ? this.rereadLibvirt(row.reply, row.transport) : null;
+    let lv: LibvirtFilterSubject;
+    if (call?.msg.header?.kind === "call" || reply?.msg.header?.kind === "reply") {
+      const ex: LibvirtExchange = {
+        id: row.index, connId: (call ?? reply)!.msg.connId, prog: row.prog ?? 0, serial: row.xid ?? 0,
+        call: call?.msg ?? null, reply: reply?.msg ?? null, rtt: row.rtt, issues: [],
+      };
+      if (call) call.msg.exchange = ex;
+      if (reply) reply.msg.exchange = ex;
+      lv = { message: null, exchange: ex };
+    } else {
+      lv = { message: (call ?? reply)?.msg ?? null, exchange: null };
+    }
+    let args: DecodedField | null = null;
+    let res: DecodedField | null = null;
+    if (withBodies) {
+      const { registry, limits } = this.options;
+      for (const side of [call, reply]) {
+        if (!side) continue;
+        const truncatedAt = side.bytes.length < side.msg.length ? side.bytes.length : null;
+        const b = libvirtFilterBodies(decodeLibvirtBody(side.msg.header, side.bytes, truncatedAt, registry, limits));
+        args ??= b.args;
+        res ??= b.res;
+      }
+    }
+    return { exchange: null, message: null, args, res, names: this.options.names, libvirt: lv };
   }
 
   /** The detail of a libvirt row: header and body lines of its call and reply, decoded again. */
@@ -338,13 +426,8 @@ export class CaptureIndex implements TuiDataSource {
     const bytes: DetailBytes[] = [];
     for (const [side, stored] of [["call", row.call], ["reply", row.reply]] as const) {
       if (!stored) continue;
-      const data = this.spill.read(stored.spillOffset, stored.stored);
-      const header = decodeLibvirtHeader(data);
-      const msg = {
-        seq: 0, protocol: "libvirt", frame: stored.frame, frames: framesOf(stored), tsSec: stored.tsSec, tsNsec: stored.tsNsec,
-        transport: row.transport, connId: stored.connId ?? 0, src: stored.src, dst: stored.dst, sport: stored.sport,
-        dport: stored.dport, length: stored.length, header, issues: [], exchange: null, stream: null,
-      } satisfies LibvirtMessage;
+      const { msg, bytes: data } = this.rereadLibvirt(stored, row.transport);
+      const header = msg.header;
       const body = decodeLibvirtBody(header, data, data.length < stored.length ? data.length : null, this.options.registry, this.options.limits);
       const lines = libvirtDetailLines({ msg, time: stored.time, body }, this.options.names, "");
       tree.push({
@@ -381,7 +464,7 @@ export class CaptureIndex implements TuiDataSource {
       server: "",
     };
     this.rows.push(row);
-    if (this.view && this.matchesView(row)) this.view.push(this.rows.length - 1);
+    this.placeInView(row);
     if (issue.code === "gap") this.counts.gaps++;
     this.notify();
   }
@@ -489,28 +572,57 @@ export class CaptureIndex implements TuiDataSource {
     }
     const view: number[] = [];
     this.view = view;
-    let i = 0;
+    this.scanned = 0;
+    this.scanning = true;
     const step = () => {
       if (job !== this.viewJob) return;
-      const end = Math.min(this.rows.length, i + 20_000);
-      for (; i < end; i++) if (this.matchesView(this.rows[i]!)) view.push(i);
+      const end = Math.min(this.rows.length, this.scanned + 20_000);
+      for (; this.scanned < end; this.scanned++) if (this.matchesView(this.rows[this.scanned]!)) view.push(this.scanned);
+      if (this.scanned < this.rows.length) setImmediate(step);
+      else this.scanning = false;
       this.notify(true);
-      if (i < this.rows.length) setImmediate(step);
     };
     step();
+  }
+
+  /**
+   * Puts a row that was just filled in, or that changed (its reply came, it
+   * was retransmitted), into the view or takes it out, keeping the view in
+   * index order. A call's row is placed when the call is seen and again when
+   * its reply is, so a filter on the reply (status, rtt) sees both.
+   */
+  private placeInView(row: RowData): void {
+    const view = this.view;
+    if (!view) return;
+    const i = row.index - 1;
+    if (this.scanning && i >= this.scanned) return;
+    const match = this.matchesView(row);
+    const n = view.length;
+    if (n === 0 || view[n - 1]! < i) {
+      if (match) view.push(i);
+      return;
+    }
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (view[mid]! < i) lo = mid + 1;
+      else hi = mid;
+    }
+    const present = view[lo] === i;
+    if (match && !present) view.splice(lo, 0, i);
+    else if (!match && present) view.splice(lo, 1);
   }
 
   private matchesView(row: RowData): boolean {
     if (this.conversation && row.conversation !== this.conversation) return false;
     if (!this.filter) return true;
-    // The filter's fields are ONC-RPC's; libvirt rows are shown only without a filter.
-    if (row.libvirt) return false;
-    const subject = this.subjectFor(row, this.filter.needsBody);
+    const subject = row.libvirt ? this.libvirtSubjectFor(row, this.filter.needsBody) : this.subjectFor(row, this.filter.needsBody);
     return this.filter(subject);
   }
 
   /** Rebuilds just enough of the exchange from stored bytes for the filter to look at. */
-  private subjectFor(row: RowData, withBodies: boolean) {
+  private subjectFor(row: RowData, withBodies: boolean): FilterSubject {
     const names = this.options.names;
     const call = row.call ? this.reread(row.call, row.transport) : null;
     const reply = row.reply ? this.reread(row.reply, row.transport) : null;
@@ -559,10 +671,7 @@ export class CaptureIndex implements TuiDataSource {
       dport: stored.dport,
       length: stored.length,
       header,
-      issues: stored.issues.map((text) => {
-        const [code, ...rest] = text.split(": ");
-        return { code: code as RpcMessage["issues"][number]["code"], detail: rest.join(": ") };
-      }),
+      issues: parseIssues(stored.issues),
       exchange: null,
     };
     return { msg, bytes };

@@ -21,8 +21,11 @@ import { BodyStatusReader } from "./body-status.js";
 import { MessageInfoContext } from "./message-info.js";
 import { isNfsContextProgram } from "../dissect/nfs-context.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
-import { libvirtDetailLines, libvirtSummaryJson, libvirtSummaryLine } from "./libvirt-format.js";
-import type { Exchange } from "../dissect/rpc-types.js";
+import {
+  libvirtCsvRow, libvirtDetailLines, libvirtFilterBodies, libvirtFilterSubject, libvirtSummaryJson, libvirtSummaryLine,
+} from "./libvirt-format.js";
+import type { Exchange, LibvirtExchange } from "../dissect/rpc-types.js";
+import type { DecodedField } from "../dissect/xdr-types.js";
 
 export const USAGE = `rpcscope — ONC-RPC (SunRPC) and XDR analyzer
 
@@ -130,16 +133,21 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
         ordered?.exchangeResolved(ex);
       },
       libvirtMessage(m) {
-        // libvirt messages have no filter fields yet: a filter shows ONC-RPC only.
-        if (filter || opts.csv) return;
-        const render = () => {
+        // Rendered when due (a call after its reply is known), so a call line can be
+        // selected by its reply's status, as for ONC-RPC.
+        const render = (): string | null => {
+          if (filter && !filter(libvirtFilterSubject(m, names))) return null;
           if (opts.json) return jsonSafeStringify(libvirtSummaryJson(m, names, opts.verbose));
+          if (opts.csv) return libvirtCsvRow(m, names);
           const lines = [libvirtSummaryLine(m, names)];
           if (opts.verbose) lines.push(...libvirtDetailLines(m, names, "          "));
           return lines.join("\n");
         };
         if (ordered) ordered.push(m.msg, render);
-        else out.line(render());
+        else {
+          const text = render();
+          if (text !== null) out.line(text);
+        }
       },
       libvirtExchangeResolved(ex) {
         ordered?.exchangeResolved(ex);
@@ -182,6 +190,8 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
   const statusReader = new BodyStatusReader(registry);
   const bodyStatus = new WeakMap<Exchange, string | null>();
   const replyRes = new WeakMap<Exchange, AnalyzedMessage>();
+  // libvirt: bodies of a call and its reply, kept until the exchange is resolved (filters on args./res. only).
+  const libvirtBodies = new Map<LibvirtExchange, { args: DecodedField | null; res: DecodedField | null }>();
   const result = await analyzeCapture(
     sourceFor(file),
     { limits: opts.limits, registry, decodeBodies: filter?.needsBody ?? false },
@@ -198,6 +208,29 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
         if (filter && !filter({ exchange: ex, message: null, args: null, res: replyRes.get(ex)?.res ?? null, names })) return;
         stats.add(ex, names, null, bodyStatus.get(ex) ?? null);
       },
+      libvirtMessage(m) {
+        const h = m.msg.header;
+        const ex = m.msg.exchange;
+        if (ex && (h?.kind === "call" || h?.kind === "reply")) {
+          if (filter?.needsBody) {
+            const b = libvirtFilterBodies(m.body);
+            const kept = libvirtBodies.get(ex);
+            libvirtBodies.set(ex, { args: kept?.args ?? b.args, res: kept?.res ?? b.res });
+          }
+          return; // counted when the exchange is resolved
+        }
+        // Events, stream data and unreadable headers stand alone.
+        if (filter && !filter(libvirtFilterSubject(m, names))) return;
+        stats.addLibvirtMessage(m.msg, names);
+      },
+      libvirtExchangeResolved(ex) {
+        const b = libvirtBodies.get(ex);
+        if (b) libvirtBodies.delete(ex);
+        if (filter && !filter({
+          exchange: null, message: null, args: b?.args ?? null, res: b?.res ?? null, names, libvirt: { message: null, exchange: ex },
+        })) return;
+        stats.addLibvirt(ex, names);
+      },
     },
   );
   const out = new LineWriter(1);
@@ -210,7 +243,8 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
     }
   } else {
     out.line(formatStatsText(report, process.stdout.columns ?? 120));
-    out.line(`${result.frames} frames, ${result.counts.messages} RPC messages`);
+    const lv = result.libvirtCounts.messages;
+    out.line(`${result.frames} frames, ${result.counts.messages} RPC messages${lv > 0 ? `, ${lv} libvirt messages` : ""}`);
   }
   out.flush();
   return 0;
