@@ -68,13 +68,23 @@ export function isKnownLibvirtStatus(status: number): boolean {
   return status >= 0 && status < STATUS_NAMES.length;
 }
 
+/** virTypedParameterType (libvirt-common.h): the `type` a typed parameter's union switches on. */
+const TYPED_PARAM_TYPES: readonly (readonly [string, number])[] = [
+  ["INT", 1], ["UINT", 2], ["LLONG", 3], ["ULLONG", 4], ["DOUBLE", 5], ["BOOLEAN", 6],
+];
+
 /**
  * Constants libvirt's `.x` files take from C headers (libvirt-common.h,
  * libvirt-domain.h, libvirt-host.h), so they load with no `--define`:
  * remote_protocol.x sizes uuids and security labels with them and switches
  * `remote_typed_param_value` on the virTypedParameterType values; admin_protocol.x
- * uses the typed-parameter values too. A `.x` that defines one of these names
- * itself wins over this table.
+ * uses the typed-parameter values too. Before libvirt 0.9.2 introduced
+ * virTypedParameter, remote_protocol.x switched its scheduler, blkio and memory
+ * parameter unions on the per-API enums (virSchedParameterType,
+ * virBlkioParameterType, virMemoryParameterType); libvirt-domain.h still defines
+ * those names as aliases of the VIR_TYPED_PARAM_* values, so they are here too and
+ * the .x files of older releases load as well. A `.x` that defines one of these
+ * names itself wins over this table.
  */
 export const LIBVIRT_DEFINES: ReadonlyMap<string, number> = new Map([
   ["VIR_UUID_BUFLEN", 16],
@@ -82,12 +92,10 @@ export const LIBVIRT_DEFINES: ReadonlyMap<string, number> = new Map([
   ["VIR_SECURITY_MODEL_BUFLEN", 256 + 1],
   ["VIR_SECURITY_LABEL_BUFLEN", 4096 + 1],
   ["VIR_SECURITY_DOI_BUFLEN", 256 + 1],
-  ["VIR_TYPED_PARAM_INT", 1],
-  ["VIR_TYPED_PARAM_UINT", 2],
-  ["VIR_TYPED_PARAM_LLONG", 3],
-  ["VIR_TYPED_PARAM_ULLONG", 4],
-  ["VIR_TYPED_PARAM_DOUBLE", 5],
-  ["VIR_TYPED_PARAM_BOOLEAN", 6],
+  ...TYPED_PARAM_TYPES.map(([t, v]) => [`VIR_TYPED_PARAM_${t}`, v] as const),
   ["VIR_TYPED_PARAM_STRING", 7],
   ["VIR_TYPED_PARAM_FIELD_LENGTH", 80],
+  ...TYPED_PARAM_TYPES.map(([t, v]) => [`VIR_DOMAIN_SCHED_FIELD_${t}`, v] as const),
+  ...TYPED_PARAM_TYPES.map(([t, v]) => [`VIR_DOMAIN_BLKIO_PARAM_${t}`, v] as const),
+  ...TYPED_PARAM_TYPES.map(([t, v]) => [`VIR_DOMAIN_MEMORY_PARAM_${t}`, v] as const),
 ]);

@@ -189,6 +189,28 @@ describe("libvirt's .x conventions load without --define", () => {
     expect(registry.procedureName(0x20009999, 1, 450)).toBe("P450");
   });
 
+  it("pre-0.9.2 parameter unions switch on the scheduler, blkio and memory type names, which are shipped too", () => {
+    const kinds = ["INT", "UINT", "LLONG", "ULLONG", "DOUBLE", "BOOLEAN"];
+    const arms = ["int i;", "unsigned int ui;", "hyper l;", "unsigned hyper ul;", "double d;", "int b;"];
+    const union = (name: string, prefix: string): string =>
+      `union ${name} switch (int type) {\n${kinds.map((k, i) => ` case ${prefix}${k}:\n     ${arms[i]}`).join("\n")}\n};`;
+    const text = [
+      union("old_sched_value", "VIR_DOMAIN_SCHED_FIELD_"),
+      union("old_blkio_value", "VIR_DOMAIN_BLKIO_PARAM_"),
+      union("old_memory_value", "VIR_DOMAIN_MEMORY_PARAM_"),
+    ].join("\n");
+    const result = compileSchema([{ path: "old.x", text }], { defines: LIBVIRT_DEFINES });
+    expect(result.errors.map((e) => e.located)).toEqual([]);
+    for (const name of ["old_sched_value", "old_blkio_value", "old_memory_value"]) {
+      const u = result.schema!.types.get(name);
+      expect(u?.kind === "union" && [...u.arms.keys()]).toEqual([1, 2, 3, 4, 5, 6]);
+    }
+    // The same numbers as virTypedParameterType: libvirt-domain.h aliases one to the other.
+    for (const k of kinds) {
+      expect(LIBVIRT_DEFINES.get(`VIR_DOMAIN_SCHED_FIELD_${k}`)).toBe(LIBVIRT_DEFINES.get(`VIR_TYPED_PARAM_${k}`));
+    }
+  });
+
   it("a user's --define wins over the shipped constants", () => {
     const merged = withLibvirtDefines(new Map([["VIR_UUID_BUFLEN", 20], ["MY_OWN", 3]]));
     expect([merged.get("VIR_UUID_BUFLEN"), merged.get("MY_OWN"), merged.get("VIR_TYPED_PARAM_STRING")]).toEqual([20, 3, 7]);
