@@ -191,7 +191,7 @@ describe("libvirt's .x conventions load without --define", () => {
 
   it("pre-0.9.2 parameter unions switch on the scheduler, blkio and memory type names, which are shipped too", () => {
     const kinds = ["INT", "UINT", "LLONG", "ULLONG", "DOUBLE", "BOOLEAN"];
-    const arms = ["int i;", "unsigned int ui;", "hyper l;", "unsigned hyper ul;", "double d;", "int b;"];
+    const arms = ["int small;", "unsigned int count;", "hyper big;", "unsigned hyper bigger;", "double ratio;", "int flag;"];
     const union = (name: string, prefix: string): string =>
       `union ${name} switch (int type) {\n${kinds.map((k, i) => ` case ${prefix}${k}:\n     ${arms[i]}`).join("\n")}\n};`;
     const text = [
