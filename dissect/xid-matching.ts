@@ -25,15 +25,22 @@
 import { secondsBetween } from "../capture/frame.js";
 import type { Limits } from "../capture/limits.js";
 import type { Issue } from "./malformed.js";
-import type { Exchange, RpcCall, RpcMessage, RpcReply } from "./rpc-types.js";
+import { addIssue, NO_ISSUES, type Exchange, type RpcCall, type RpcMessage, type RpcReply } from "./rpc-types.js";
 
 /** Calls sharing one xid in one table beyond this many are treated as a flood: the oldest goes. */
 const MAX_SAME_XID = 64;
 
-/** The map key of an xid: its low 30 bits (see the module comment). */
-function bucketOf(xid: number): number {
-  return xid & 0x3fff_ffff;
+/**
+ * The bucket of an xid in a table of 2^bits buckets: a multiplicative hash, since
+ * xids are often sequential or share their low bits between clients.
+ */
+function bucketOf(xid: number, shift: number): number {
+  return Math.imul(xid, 0x9e37_79b1) >>> shift;
 }
+
+/** Tables get at least this many buckets, and at most MAX_BUCKETS however large the limit. */
+const MIN_BUCKET_BITS = 10;
+const MAX_BUCKET_BITS = 20;
 
 type GivenUp = "unanswered" | "pending-evicted";
 
@@ -57,23 +64,32 @@ interface Entry {
 
 /**
  * Entries by xid (chained) and in insertion order (for eviction and timeouts).
- * The order is an intrusive doubly-linked list, not a Map: V8 keeps deleted Map
- * slots until it rehashes, so "first entry" on a Map whose front is constantly
- * deleted costs time proportional to the deletions.
+ * The buckets are a fixed array sized from the table's limit, not a Map: a Map
+ * whose keys are inserted and deleted for every message spends its time
+ * rehashing and allocating. The order is an intrusive doubly-linked list.
  */
 class XidTable {
-  private readonly heads = new Map<number, Entry>();
+  private readonly buckets: (Entry | null)[];
+  private readonly shift: number;
   private oldestEntry: Entry | null = null;
   private newestEntry: Entry | null = null;
   private count = 0;
+
+  /** `expected`: the most entries the table is meant to hold (its limit). */
+  constructor(expected: number) {
+    let bits = MIN_BUCKET_BITS;
+    while (bits < MAX_BUCKET_BITS && 2 ** bits < expected) bits++;
+    this.buckets = new Array<Entry | null>(2 ** bits).fill(null);
+    this.shift = 32 - bits;
+  }
 
   get size(): number {
     return this.count;
   }
 
-  /** The newest entry of the xid's bucket; the chain may hold other xids with the same low bits. */
-  head(xid: number): Entry | undefined {
-    return this.heads.get(bucketOf(xid));
+  /** The newest entry of the xid's bucket; the chain may hold other xids. */
+  head(xid: number): Entry | null {
+    return this.buckets[bucketOf(xid, this.shift)]!;
   }
 
   oldest(): Entry | null {
@@ -83,10 +99,10 @@ class XidTable {
   /** Inserts; returns the entry pushed out of a full bucket (already removed), if any. */
   insert(e: Entry): Entry | null {
     const xid = e.ex.xid;
-    const key = bucketOf(xid);
-    const first = this.heads.get(key);
-    e.next = first ?? null;
-    this.heads.set(key, e);
+    const key = bucketOf(xid, this.shift);
+    const first = this.buckets[key]!;
+    e.next = first;
+    this.buckets[key] = e;
     e.older = this.newestEntry;
     e.newer = null;
     if (this.newestEntry) this.newestEntry.newer = e;
@@ -113,20 +129,19 @@ class XidTable {
   }
 
   remove(e: Entry): void {
-    const key = bucketOf(e.ex.xid);
-    let cur = this.heads.get(key);
+    const key = bucketOf(e.ex.xid, this.shift);
+    let cur: Entry | null = this.buckets[key]!;
     let prev: Entry | null = null;
     while (cur) {
       if (cur === e) {
         if (prev) prev.next = cur.next;
-        else if (cur.next) this.heads.set(key, cur.next);
-        else this.heads.delete(key);
+        else this.buckets[key] = cur.next;
         e.next = null;
         this.unlinkOrder(e);
         return;
       }
       prev = cur;
-      cur = cur.next ?? undefined;
+      cur = cur.next;
     }
   }
 
@@ -170,21 +185,26 @@ function replyMatchesClient(c: RpcMessage, r: RpcMessage): boolean {
   return c.transport === "udp" && r.transport === "udp" && c.sport === r.dport && c.src === r.dst;
 }
 
-function issue(list: Issue[], code: Issue["code"], detail: string): void {
-  list.push({ code, detail });
+function issue(holder: { issues: readonly Issue[] }, code: Issue["code"], detail: string): void {
+  addIssue(holder, { code, detail });
 }
 
 export class XidMatcher {
-  private readonly pending = new XidTable();
-  private readonly recent = new XidTable();
-  private readonly resolvedQueue: Exchange[] = [];
+  private readonly pending: XidTable;
+  private readonly recent: XidTable;
+  private resolvedQueue: Exchange[] = [];
+  /** The other half of the resolved queue's double buffer (see takeResolved). */
+  private resolvedSpare: Exchange[] = [];
   private nextId = 0;
   readonly counts: MatchCounts = {
     exchanges: 0, answered: 0, unanswered: 0, evicted: 0, orphanReplies: 0,
     retransmissions: 0, retransmitMismatches: 0, duplicateReplies: 0,
   };
 
-  constructor(private readonly limits: Limits) {}
+  constructor(private readonly limits: Limits) {
+    this.pending = new XidTable(limits.maxPendingCalls);
+    this.recent = new XidTable(limits.maxRecentAnswered);
+  }
 
   get pendingCount(): number {
     return this.pending.size;
@@ -211,14 +231,14 @@ export class XidMatcher {
 
   /** A decoded call: sets `msg.exchange` (a new exchange, or the one it retransmits). */
   call(msg: RpcMessage, call: RpcCall): void {
-    for (let e = this.pending.head(call.xid); e; e = e.next ?? undefined) {
+    for (let e = this.pending.head(call.xid); e; e = e.next) {
       if (e.ex.xid === call.xid && sameCallKey(e.call, msg)) {
         this.retransmission(msg, call, e);
         return;
       }
     }
     // A retransmission that crossed the reply: same key and procedure, shortly after the answer.
-    for (let e = this.recent.head(call.xid); e; e = e.next ?? undefined) {
+    for (let e = this.recent.head(call.xid); e; e = e.next) {
       if (e.givenUp === null && e.ex.xid === call.xid && sameCallKey(e.call, msg) &&
           e.prog === call.prog && e.vers === call.vers && e.proc === call.proc) {
         this.retransmission(msg, call, e);
@@ -227,7 +247,7 @@ export class XidMatcher {
     }
     const ex: Exchange = {
       id: this.nextId++, transport: msg.transport, xid: call.xid,
-      call: msg, reply: null, retransmits: 0, rtt: null, issues: [],
+      call: msg, reply: null, retransmits: 0, rtt: null, issues: NO_ISSUES,
     };
     this.counts.exchanges++;
     msg.exchange = ex;
@@ -272,8 +292,8 @@ export class XidMatcher {
       msg.exchange = ex;
       this.counts.duplicateReplies++;
       const detail = `another reply to the call in frame ${ex.call?.frame ?? "?"} (first reply in frame ${first?.frame ?? "?"})`;
-      issue(msg.issues, "duplicate-reply", detail);
-      if (!ex.issues.some((i) => i.code === "duplicate-reply")) issue(ex.issues, "duplicate-reply", detail);
+      issue(msg, "duplicate-reply", detail);
+      if (!ex.issues.some((i) => i.code === "duplicate-reply")) issue(ex, "duplicate-reply", detail);
       return;
     }
     const detail = r
@@ -281,13 +301,13 @@ export class XidMatcher {
       : "no call with this xid was seen";
     const ex: Exchange = {
       id: this.nextId++, transport: msg.transport, xid: reply.xid,
-      call: null, reply: msg, retransmits: 0, rtt: null, issues: [],
+      call: null, reply: msg, retransmits: 0, rtt: null, issues: NO_ISSUES,
     };
     this.counts.exchanges++;
     this.counts.orphanReplies++;
     msg.exchange = ex;
-    issue(msg.issues, "unpaired-reply", detail);
-    issue(ex.issues, "unpaired-reply", detail);
+    issue(msg, "unpaired-reply", detail);
+    issue(ex, "unpaired-reply", detail);
     this.resolvedQueue.push(ex);
   }
 
@@ -304,7 +324,7 @@ export class XidMatcher {
     // The client endpoint decides, as in reply matching's fallback; the server side may differ.
     void src;
     void sport;
-    for (let e = table.head(xid); e; e = e.next ?? undefined) {
+    for (let e = table.head(xid); e; e = e.next) {
       const c = e.call;
       if (e.ex.xid === xid && c.transport === "udp" && c.sport === dport && c.src === dst) return true;
     }
@@ -320,15 +340,22 @@ export class XidMatcher {
     }
   }
 
-  /** Exchanges resolved since the last call, in the order they were resolved. */
-  takeResolved(): Exchange[] | null {
+  /**
+   * Exchanges resolved since the last call, in the order they were resolved. The
+   * array is the matcher's own and is reused: it is valid until the next call.
+   */
+  takeResolved(): readonly Exchange[] | null {
     if (this.resolvedQueue.length === 0) return null;
-    return this.resolvedQueue.splice(0, this.resolvedQueue.length);
+    const done = this.resolvedQueue;
+    this.resolvedQueue = this.resolvedSpare;
+    this.resolvedQueue.length = 0;
+    this.resolvedSpare = done;
+    return done;
   }
 
   private findReply(table: XidTable, msg: RpcMessage, xid: number): Entry | null {
     let fallback: Entry | null = null;
-    for (let e = table.head(xid); e; e = e.next ?? undefined) {
+    for (let e = table.head(xid); e; e = e.next) {
       if (e.ex.xid !== xid) continue;
       if (replyMatchesExactly(e.call, msg)) return e;
       // The oldest client-endpoint match wins the fallback (entries run newest first).
@@ -342,12 +369,12 @@ export class XidMatcher {
     ex.retransmits++;
     msg.exchange = ex;
     this.counts.retransmissions++;
-    issue(msg.issues, "retransmission", `retransmission of the call in frame ${e.call.frame}`);
+    issue(msg, "retransmission", `retransmission of the call in frame ${e.call.frame}`);
     if (e.prog !== call.prog || e.vers !== call.vers || e.proc !== call.proc) {
       this.counts.retransmitMismatches++;
       const detail = `same xid as the call in frame ${e.call.frame} but ${call.prog}/${call.vers}/${call.proc} instead of ${e.prog}/${e.vers}/${e.proc}`;
-      issue(msg.issues, "retransmit-mismatch", detail);
-      if (!ex.issues.some((i) => i.code === "retransmit-mismatch")) issue(ex.issues, "retransmit-mismatch", detail);
+      issue(msg, "retransmit-mismatch", detail);
+      if (!ex.issues.some((i) => i.code === "retransmit-mismatch")) issue(ex, "retransmit-mismatch", detail);
     }
   }
 
@@ -355,7 +382,7 @@ export class XidMatcher {
     this.pending.remove(e);
     if (why === "unanswered") this.counts.unanswered++;
     else this.counts.evicted++;
-    issue(e.ex.issues, why, detail);
+    issue(e.ex, why, detail);
     e.givenUp = why;
     // Remembered so that a late reply can say which call it answers.
     this.remember(e, tsSec, tsNsec);
