@@ -24,6 +24,38 @@ export const MAX_NETNAME = 255;
 export type AuthRole = "cred" | "verf";
 
 /**
+ * Empty AUTH_NONE items by offset: nearly every verifier is one, at one of a few
+ * offsets, and the objects are immutable, so they are shared (no object per message).
+ */
+const EMPTY_NONE: (Auth | undefined)[] = new Array<Auth | undefined>(1024);
+
+/** The previous AUTH_SYS credential (immutable, so it can be shared). */
+let lastSys: Extract<Auth, { kind: "sys" }> | null = null;
+
+/** The gid list of the previous AUTH_SYS credential: a client sends the same one in every call. */
+let lastGids: readonly number[] = Object.freeze([]);
+
+/** The `count` gids at `at` (already checked to be there), as the previous list when equal. */
+function internGids(bytes: Uint8Array, at: number, count: number): readonly number[] {
+  const word = (p: number) => ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
+  const last = lastGids;
+  if (last.length === count) {
+    let same = true;
+    for (let i = 0; i < count; i++) {
+      if (last[i] !== word(at + 4 * i)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return last;
+  }
+  const gids = new Array<number>(count);
+  for (let i = 0; i < count; i++) gids[i] = word(at + 4 * i);
+  lastGids = Object.freeze(gids);
+  return lastGids;
+}
+
+/**
  * Decode one opaque_auth at the cursor. `offset` on the result is where the flavor
  * word sits in the record; `length` is the body length the opaque_auth declared
  * (the whole item occupies 8 + length rounded up to 4 bytes).
@@ -65,6 +97,7 @@ function decodeBody(
   switch (flavor) {
     case 0:
       // A non-empty AUTH_NONE body occurs: RFC 9289 §4.1 puts "STARTTLS" in the reply verifier.
+      if (length === 0 && offset < EMPTY_NONE.length) return (EMPTY_NONE[offset] ??= Object.freeze({ kind: "none", flavor: 0, offset, length: 0 }));
       return { kind: "none", flavor: 0, offset, length };
     case 1: {
       if (role === "verf") return { kind: "opaque", flavor, offset, length, body: bytes.slice(bodyStart, bodyEnd) };
@@ -74,9 +107,15 @@ function decodeBody(
       const gid = cur.u32("gid");
       const count = cur.length("gids", MAX_AUTH_SYS_GIDS);
       cur.need(count * 4, "gids");
-      const gids: number[] = new Array<number>(count);
-      for (let i = 0; i < count; i++) gids[i] = cur.u32("gids", i);
-      return { kind: "sys", flavor: 1, offset, length, stamp, machinename, uid, gid, gids };
+      const gids = internGids(bytes, cur.pos, count);
+      cur.pos += count * 4;
+      // A client sends the same credential in call after call: share the object then.
+      const last = lastSys;
+      if (last !== null && last.offset === offset && last.length === length && last.stamp === stamp &&
+          last.machinename === machinename && last.uid === uid && last.gid === gid && last.gids === gids) return last;
+      const auth = Object.freeze({ kind: "sys", flavor: 1, offset, length, stamp, machinename, uid, gid, gids } as const);
+      lastSys = auth;
+      return auth;
     }
     case 2:
       return { kind: "short", flavor: 2, offset, length, body: bytes.slice(bodyStart, bodyEnd) };

@@ -36,14 +36,7 @@ export type HeaderOutcome =
  * record marks or the UDP length (≥ record.length). Throws only Malformed.
  */
 export function decodeRpcHeader(record: Uint8Array, declaredLength: number = record.length): DecodedHeader {
-  const cur = new XdrCursor(record, 0, record.length, declaredLength);
-  const xid = cur.u32("xid");
-  const typeAt = cur.pos;
-  const msgType = cur.u32("msg_type");
-  let header: RpcHeader;
-  if (msgType === 0) header = decodeCallBody(cur, xid);
-  else if (msgType === 1) header = decodeReplyBody(cur, xid);
-  else throw new Malformed("invalid", typeAt, ["msg_type"], `msg_type ${msgType} is neither CALL (0) nor REPLY (1)`);
+  const header = decodeHeaderWith(new XdrCursor(record, 0, record.length, declaredLength));
   const truncatedAt = record.length < declaredLength ? record.length : null;
   return { header, truncatedAt };
 }
@@ -51,13 +44,40 @@ export function decodeRpcHeader(record: Uint8Array, declaredLength: number = rec
 /** The same, with a Malformed turned into a value (any other exception is a bug and propagates). */
 export function tryDecodeRpcHeader(record: Uint8Array, declaredLength: number = record.length): HeaderOutcome {
   const truncatedAt = record.length < declaredLength ? record.length : null;
+  const out = headerOrMalformed(record, declaredLength);
+  return out instanceof Malformed ? { ok: false, error: out, truncatedAt } : { ok: true, header: out, truncatedAt };
+}
+
+/** One cursor for every message the pipeline decodes: headers are decoded one at a time. */
+const sharedCursor = new XdrCursor(new Uint8Array(0));
+
+/**
+ * The pipeline's form: the header, or the Malformed that stopped it, with no
+ * wrapper object (any other exception is a bug and propagates).
+ */
+export function headerOrMalformed(record: Uint8Array, declaredLength: number): RpcHeader | Malformed {
+  const cur = sharedCursor;
+  cur.reset(record, 0, record.length, declaredLength);
   try {
-    const { header } = decodeRpcHeader(record, declaredLength);
-    return { ok: true, header, truncatedAt };
+    return decodeHeaderWith(cur);
   } catch (err) {
-    if (err instanceof Malformed) return { ok: false, error: err, truncatedAt };
+    if (err instanceof Malformed) return err;
     throw err;
+  } finally {
+    // Let go of the record: it is only valid during the caller's handling.
+    cur.reset(EMPTY, 0, 0, 0);
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function decodeHeaderWith(cur: XdrCursor): RpcHeader {
+  const xid = cur.u32("xid");
+  const typeAt = cur.pos;
+  const msgType = cur.u32("msg_type");
+  if (msgType === 0) return decodeCallBody(cur, xid);
+  if (msgType === 1) return decodeReplyBody(cur, xid);
+  throw new Malformed("invalid", typeAt, ["msg_type"], `msg_type ${msgType} is neither CALL (0) nor REPLY (1)`);
 }
 
 function decodeCallBody(cur: XdrCursor, xid: number): RpcCall {

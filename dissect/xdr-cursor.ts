@@ -27,15 +27,27 @@ export class XdrCursor {
   /** Prefix of error paths, e.g. "cred"; null for top-level fields. */
   scope: string | null = null;
 
+  bytes: Uint8Array;
+
   constructor(
-    readonly bytes: Uint8Array,
+    bytes: Uint8Array,
     start = 0,
     capturedEnd = bytes.length,
     declaredEnd = capturedEnd,
   ) {
+    this.bytes = bytes;
     this.pos = start;
     this.capturedEnd = Math.min(capturedEnd, bytes.length);
     this.declaredEnd = Math.max(declaredEnd, this.capturedEnd);
+  }
+
+  /** Points the cursor at other bytes (one cursor serves every header: no object per message). */
+  reset(bytes: Uint8Array, start: number, capturedEnd: number, declaredEnd: number): void {
+    this.bytes = bytes;
+    this.pos = start;
+    this.capturedEnd = Math.min(capturedEnd, bytes.length);
+    this.declaredEnd = Math.max(declaredEnd, this.capturedEnd);
+    this.scope = null;
   }
 
   /** Bytes that remain before the declared end (may include bytes not captured). */
@@ -104,21 +116,28 @@ export class XdrCursor {
 
   /** string<max> (RFC 4506 §4.11), decoded leniently as UTF-8. */
   string(max: number, field: string): string {
-    const raw = this.opaque(max, field);
-    // The same machine name comes in every call of a capture: reuse the last string.
+    const n = this.length(field, max);
+    const padded = (n + 3) & ~3;
+    this.need(padded, field);
+    const start = this.pos;
+    this.pos = start + padded;
+    // The same machine name comes in every call of a capture: reuse the last string
+    // (compared in place, so a repeated name costs no view and no string).
     const last = lastString;
-    if (raw.length === last.bytes.length) {
+    const b = this.bytes;
+    if (n === last.bytes.length) {
       let same = true;
-      for (let i = 0; i < raw.length; i++) {
-        if (raw[i] !== last.bytes[i]) {
+      for (let i = 0; i < n; i++) {
+        if (b[start + i] !== last.bytes[i]) {
           same = false;
           break;
         }
       }
       if (same) return last.text;
     }
+    const raw = b.subarray(start, start + n);
     const text = this.decodeText(raw);
-    if (raw.length <= 64) lastString = { bytes: raw.slice(), text };
+    if (n <= 64) lastString = { bytes: raw.slice(), text };
     return text;
   }
 
