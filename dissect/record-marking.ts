@@ -34,6 +34,7 @@ import { MAX_HEADER_LOOKAHEAD, type Verdict } from "./rpc-heuristics.js";
  */
 export type StreamSegment = Pick<TcpChunk, "frame" | "tsSec" | "tsNsec" | "bytes" | "gapBefore" | "midstream" | "truncatedAfter">;
 
+/** Handed to RecordHandler.record; the object is reused for the next record, so keep its fields, not it. */
 export interface RecordEvent {
   /** Captured bytes of the record, without marks. A view valid only during the handler call. */
   readonly bytes: Uint8Array;
@@ -49,6 +50,10 @@ export interface RecordEvent {
   readonly tsSec: number;
   readonly tsNsec: number;
 }
+
+type MutableRecordEvent = { -readonly [K in keyof RecordEvent]: RecordEvent[K] };
+
+const EMPTY_BYTES = new Uint8Array(0);
 
 export type MarkerIssueCode = "resync" | "record-too-long" | "zero-length-fragment" | "gap" | "truncated";
 
@@ -169,7 +174,14 @@ export class RecordMarker {
   private tooLongSkipped = 0;
   private tooLongWhy = "";
   private fragments = 0;
-  private frames: number[] = [];
+  // Frames of the record being assembled: the first, and a list only once there are two.
+  private frameFirst = -1;
+  private frameLast = -1;
+  private frameList: number[] | null = null;
+  /** One event object handed to every record() call (the handler must not keep it). */
+  private readonly event: MutableRecordEvent = {
+    bytes: new Uint8Array(0), length: 0, truncatedAt: null, fragments: 0, frames: [], frame: 0, tsSec: 0, tsNsec: 0,
+  };
   private fragRemaining = 0;
   private lastFrag = false;
   private zeroRun = 0;
@@ -408,12 +420,20 @@ export class RecordMarker {
     this.tooLong = false;
     this.tooLongSkipped = 0;
     this.fragments = 0;
-    this.frames = [];
+    this.clearFrames();
+  }
+
+  private clearFrames(): void {
+    this.frameFirst = -1;
+    this.frameLast = -1;
+    this.frameList = null;
   }
 
   private addFrame(frame: number): void {
-    const f = this.frames;
-    if (f.length === 0 || f[f.length - 1] !== frame) f.push(frame);
+    if (frame === this.frameLast) return;
+    if (this.frameLast < 0) this.frameFirst = frame;
+    else (this.frameList ??= [this.frameFirst]).push(frame);
+    this.frameLast = frame;
   }
 
   /** The record is over (its last fragment ended, or it can go no further). */
@@ -432,22 +452,24 @@ export class RecordMarker {
   private emit(bytes: Uint8Array): void {
     this.stats.records++;
     this.stats.delivered += bytes.length;
-    const ev: RecordEvent = {
-      bytes,
-      length: this.recLength,
-      truncatedAt: this.holeAt,
-      fragments: this.fragments,
-      frames: this.frames,
-      frame: this.curFrame,
-      tsSec: this.curTsSec,
-      tsNsec: this.curTsNsec,
-    };
+    // A list of exactly the frames (most records lie in one): the message keeps it.
+    const frames = this.frameList ?? (this.frameFirst < 0 ? [] : [this.frameFirst]);
+    const ev = this.event;
+    ev.bytes = bytes;
+    ev.length = this.recLength;
+    ev.truncatedAt = this.holeAt;
+    ev.fragments = this.fragments;
+    ev.frames = frames;
+    ev.frame = this.curFrame;
+    ev.tsSec = this.curTsSec;
+    ev.tsNsec = this.curTsNsec;
     // The buffer goes back to the pool only once the handler is done with its bytes.
     const buf = this.recBuf;
     this.recBuf = null;
     if (buf) this.budget.used -= buf.length;
     this.resetRecord();
     this.handler.record(ev);
+    ev.bytes = EMPTY_BYTES;
     if (buf) this.budget.give(buf);
   }
 
@@ -459,7 +481,7 @@ export class RecordMarker {
     this.tooLong = false;
     this.tooLongSkipped = 0;
     this.fragments = 0;
-    this.frames = [];
+    this.clearFrames();
     this.fragRemaining = 0;
     this.lastFrag = false;
     this.releaseBuffer();

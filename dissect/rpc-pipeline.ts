@@ -22,11 +22,12 @@ import type {
 } from "../capture/transport.js";
 import type { Issue, IssueCode } from "./malformed.js";
 import { BufferBudget, RecordMarker, type MarkerIssueCode, type RecordEvent, type RecordHandler } from "./record-marking.js";
-import { RPC_VERSION, tryDecodeRpcHeader } from "./rpc-header.js";
+import { headerOrMalformed, RPC_VERSION } from "./rpc-header.js";
+import { Malformed } from "./malformed.js";
 import {
   checkRecordStart, isStartTlsVerifier, isWellKnownRpcPort, peekMsgType, peekXid, udpCallPlausible, udpReplyPlausible,
 } from "./rpc-heuristics.js";
-import type { Exchange, LibvirtExchange, LibvirtMessage, RpcMessage } from "./rpc-types.js";
+import { addIssue, NO_ISSUES, type Exchange, type LibvirtExchange, type LibvirtMessage, type RpcMessage } from "./rpc-types.js";
 import { LearnedPorts, portQueryOf, portsInReply, PORTMAPPER_PROGRAM, type LearnedPort, type PortQuery } from "./learned-ports.js";
 import { XidMatcher } from "./xid-matching.js";
 
@@ -381,27 +382,27 @@ export class RpcPipeline implements TransportSink {
     transport: "tcp" | "udp", connId: number | null, src: string, dst: string, sport: number, dport: number,
     frame: number, frames: number[], tsSec: number, tsNsec: number, record: Uint8Array, declaredLength: number,
   ): RpcMessage {
-    const outcome = tryDecodeRpcHeader(record, declaredLength);
-    const issues: Issue[] = [];
+    const decoded = headerOrMalformed(record, declaredLength);
+    const ok = !(decoded instanceof Malformed);
     const msg: RpcMessage = {
       seq: this.seq++, protocol: "onc-rpc", frame, frames, tsSec, tsNsec, transport, connId,
-      src, dst, sport, dport, length: declaredLength, header: outcome.ok ? outcome.header : null, issues, exchange: null,
+      src, dst, sport, dport, length: declaredLength, header: ok ? decoded : null, issues: NO_ISSUES, exchange: null,
     };
     this.c.messages++;
-    const truncatedAt = outcome.truncatedAt;
+    const truncatedAt = record.length < declaredLength ? record.length : null;
     if (truncatedAt !== null) this.c.truncated++;
-    if (!outcome.ok) {
+    if (!ok) {
       this.c.malformed++;
-      issues.push({ code: "malformed", detail: outcome.error.message, offset: outcome.error.offset });
+      addIssue(msg, { code: "malformed", detail: decoded.message, offset: decoded.offset });
     } else {
       if (truncatedAt !== null) {
-        issues.push({ code: "truncated", detail: `only ${truncatedAt} of ${declaredLength} bytes captured`, offset: truncatedAt });
+        addIssue(msg, { code: "truncated", detail: `only ${truncatedAt} of ${declaredLength} bytes captured`, offset: truncatedAt });
       }
-      const h = outcome.header;
+      const h = decoded;
       if (h.kind === "call") {
         this.c.calls++;
         if (h.rpcvers !== RPC_VERSION) {
-          issues.push({
+          addIssue(msg, {
             code: "malformed", offset: 8,
             detail: `rpcvers ${h.rpcvers}: only version 2 is defined (RFC 5531 §9); the rest was read with the version 2 layout`,
           });

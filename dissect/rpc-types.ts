@@ -93,7 +93,8 @@ export interface RpcMessage {
   readonly length: number;
   /** null when even the header could not be decoded (see issues). */
   readonly header: RpcHeader | null;
-  readonly issues: Issue[];
+  /** Shared and empty until the first issue (see addIssue): most messages have none. */
+  issues: readonly Issue[];
   /** Filled in by matching. */
   exchange: Exchange | null;
 }
@@ -109,7 +110,16 @@ export interface Exchange {
   retransmits: number;
   /** Reply time minus call time in seconds, when both are present. */
   rtt: number | null;
-  readonly issues: Issue[];
+  /** Shared and empty until the first issue (see addIssue). */
+  issues: readonly Issue[];
+}
+
+/** The empty issue list every message and exchange starts with (frozen: add with addIssue). */
+export const NO_ISSUES: readonly Issue[] = Object.freeze([]);
+
+/** Adds an issue to a message or exchange (a new list: the empty one is shared). */
+export function addIssue(holder: { issues: readonly Issue[] }, issue: Issue): void {
+  holder.issues = holder.issues.length === 0 ? [issue] : [...holder.issues, issue];
 }
 
 // ── libvirt's RPC protocol (its own framing, not ONC-RPC) ───────────────────────

@@ -8,7 +8,7 @@ import { PacketDecoder } from "../capture/packet-decoder.js";
 import { CaptureError, LinkType, secondsBetween, type Frame } from "../capture/frame.js";
 import type { Limits } from "../capture/limits.js";
 import { RpcPipeline, type StreamIssue } from "../dissect/rpc-pipeline.js";
-import type { Exchange, LibvirtExchange, RpcMessage } from "../dissect/rpc-types.js";
+import { NO_ISSUES, type Exchange, type LibvirtExchange, type RpcMessage } from "../dissect/rpc-types.js";
 import { registerLibvirt, type LibvirtCounts } from "../dissect/libvirt/index.js";
 import { analyzeLibvirtMessage, type AnalyzedLibvirtMessage } from "./libvirt-format.js";
 import type { Issue } from "../dissect/malformed.js";
@@ -102,7 +102,7 @@ export async function analyzeCapture(
       if (!handlers.message) return;
       let args: DecodedField | null = null;
       let res: DecodedField | null = null;
-      let bodyIssues: readonly Issue[] = [];
+      let bodyIssues: readonly Issue[] = NO_ISSUES;
       const header = msg.header;
       const callOf = header?.kind === "call" ? header : msg.exchange?.call?.header;
       const wanted =

@@ -16,6 +16,7 @@ import type { Transport } from "../capture/transport.js";
 import { decodeRpcHeader } from "../dissect/rpc-header.js";
 import type { DecodedField } from "../dissect/xdr-types.js";
 import type { StreamIssue } from "../dissect/rpc-pipeline.js";
+import type { Issue } from "../dissect/malformed.js";
 import type { AnalyzedMessage, AnalyzeHandlers } from "./analyze.js";
 import type { Detail, DetailBytes, ExchangeRow, FilterResult, Progress, RowKind, TreeNode, TuiDataSource } from "./tui/data-source.js";
 import { compileFilter, type CompiledFilter } from "./filter/evaluate.js";
@@ -95,10 +96,10 @@ function framesOf(s: StoredMessage): readonly number[] {
 }
 
 /** Issues stored as "code: detail" text, back as issues (for the filter's `issue` field). */
-function parseIssues(stored: readonly string[]): RpcMessage["issues"] {
+function parseIssues(stored: readonly string[]): Issue[] {
   return stored.map((text) => {
     const [code, ...rest] = text.split(": ");
-    return { code: code as RpcMessage["issues"][number]["code"], detail: rest.join(": ") };
+    return { code: code as Issue["code"], detail: rest.join(": ") };
   });
 }
 
