@@ -27,9 +27,10 @@ export interface Limits {
   /** Capture-time seconds a call waits for its reply before it is reported unanswered. */
   readonly replyTimeoutSeconds: number;
   /**
-   * Answered calls remembered to recognise a retransmission that crosses its reply
-   * (and a duplicate reply): at most this many, for at most `recentAnsweredSeconds`.
-   * Each holds its exchange, so this bound is what keeps memory flat on busy captures.
+   * Answered (and given-up) calls remembered to recognise a retransmission that
+   * crosses its reply, a duplicate reply, or a late reply: at most this many, for
+   * at most `recentAnsweredSeconds`. Each is a row of numbers (about 80 bytes);
+   * only the newest 512 also keep their exchange for a late message to join.
    */
   readonly maxRecentAnswered: number;
   readonly recentAnsweredSeconds: number;

@@ -15,16 +15,20 @@
  *
  * State is bounded: at most `maxPendingCalls` waiting calls (the oldest is evicted
  * with "pending-evicted"), each waiting at most `replyTimeoutSeconds` of capture
- * time ("unanswered"); recently answered calls are kept within their own, smaller
- * bounds (maxRecentAnswered, recentAnsweredSeconds), since each holds its exchange.
- * Lookups go through a map keyed by the xid's low 30 bits (a small integer, which
- * V8 hashes and stores without allocating; a full 32-bit xid is a heap number),
- * whose buckets are chained entries compared field by field, xid included, so no
- * key string is built per message.
+ * time ("unanswered"). Answered and given-up calls are remembered in a compact
+ * ring (recent-calls.ts) within maxRecentAnswered and recentAnsweredSeconds; the
+ * newest HELD_EXCHANGES of them keep their exchange, so that a retransmission
+ * crossing the reply, or a duplicate reply, joins it. Past that a late message is
+ * still named for what it is, with the frames of the call it refers to, but
+ * stands in an exchange of its own.
+ *
+ * Waiting calls are found through a fixed array of buckets chained by xid hash,
+ * compared field by field, xid included, so no key is built per message.
  */
 import { secondsBetween } from "../capture/frame.js";
 import type { Limits } from "../capture/limits.js";
 import type { Issue } from "./malformed.js";
+import { Ending, RecentCalls } from "./recent-calls.js";
 import { addIssue, NO_ISSUES, type Exchange, type RpcCall, type RpcMessage, type RpcReply } from "./rpc-types.js";
 
 /** Calls sharing one xid in one table beyond this many are treated as a flood: the oldest goes. */
@@ -34,8 +38,8 @@ const MAX_SAME_XID = 64;
  * The bucket of an xid in a table of 2^bits buckets: a multiplicative hash, since
  * xids are often sequential or share their low bits between clients.
  */
-function bucketOf(xid: number, shift: number): number {
-  return Math.imul(xid, 0x9e37_79b1) >>> shift;
+function bucketOf(xid: number, multiplier: number, shift: number): number {
+  return Math.imul(xid, multiplier) >>> shift;
 }
 
 /** Tables get at least this many buckets, and at most MAX_BUCKETS however large the limit. */
@@ -44,17 +48,18 @@ const MAX_BUCKET_BITS = 20;
 
 type GivenUp = "unanswered" | "pending-evicted";
 
+/** Answered calls whose Exchange a late retransmission or duplicate reply can still join. */
+const HELD_EXCHANGES = 512;
+
 interface Entry {
   readonly ex: Exchange;
   readonly call: RpcMessage;
   readonly prog: number;
   readonly vers: number;
   readonly proc: number;
-  /** Time the entry entered its table: the call's time (pending), or the reply's / give-up time (recent). */
-  tsSec: number;
-  tsNsec: number;
-  /** Set in the recent table for calls that were given up rather than answered. */
-  givenUp: GivenUp | null;
+  /** The call's time. */
+  readonly tsSec: number;
+  readonly tsNsec: number;
   /** Next entry with the same xid in the same table (newest first). */
   next: Entry | null;
   /** Neighbours in the table's insertion order (an entry is in one table at a time). */
@@ -71,6 +76,8 @@ interface Entry {
 class XidTable {
   private readonly buckets: (Entry | null)[];
   private readonly shift: number;
+  /** A random odd multiplier: no capture can choose xids that all land in one bucket. */
+  private readonly multiplier = (Math.floor(Math.random() * 0x4000_0000) * 2 + 1) | 0;
   private oldestEntry: Entry | null = null;
   private newestEntry: Entry | null = null;
   private count = 0;
@@ -89,7 +96,7 @@ class XidTable {
 
   /** The newest entry of the xid's bucket; the chain may hold other xids. */
   head(xid: number): Entry | null {
-    return this.buckets[bucketOf(xid, this.shift)]!;
+    return this.buckets[bucketOf(xid, this.multiplier, this.shift)]!;
   }
 
   oldest(): Entry | null {
@@ -99,7 +106,7 @@ class XidTable {
   /** Inserts; returns the entry pushed out of a full bucket (already removed), if any. */
   insert(e: Entry): Entry | null {
     const xid = e.ex.xid;
-    const key = bucketOf(xid, this.shift);
+    const key = bucketOf(xid, this.multiplier, this.shift);
     const first = this.buckets[key]!;
     e.next = first;
     this.buckets[key] = e;
@@ -129,7 +136,7 @@ class XidTable {
   }
 
   remove(e: Entry): void {
-    const key = bucketOf(e.ex.xid, this.shift);
+    const key = bucketOf(e.ex.xid, this.multiplier, this.shift);
     let cur: Entry | null = this.buckets[key]!;
     let prev: Entry | null = null;
     while (cur) {
@@ -191,7 +198,7 @@ function issue(holder: { issues: readonly Issue[] }, code: Issue["code"], detail
 
 export class XidMatcher {
   private readonly pending: XidTable;
-  private readonly recent: XidTable;
+  private readonly recent: RecentCalls;
   private resolvedQueue: Exchange[] = [];
   /** The other half of the resolved queue's double buffer (see takeResolved). */
   private resolvedSpare: Exchange[] = [];
@@ -203,7 +210,7 @@ export class XidMatcher {
 
   constructor(private readonly limits: Limits) {
     this.pending = new XidTable(limits.maxPendingCalls);
-    this.recent = new XidTable(limits.maxRecentAnswered);
+    this.recent = new RecentCalls(limits.maxRecentAnswered, Math.min(HELD_EXCHANGES, limits.maxRecentAnswered));
   }
 
   get pendingCount(): number {
@@ -212,7 +219,7 @@ export class XidMatcher {
 
   /**
    * Capture time has reached (tsSec, tsNsec): calls waiting longer than the reply
-   * timeout are given up ("unanswered"), and old entries leave the recent table.
+   * timeout are given up ("unanswered"), and old calls are forgotten.
    */
   advance(tsSec: number, tsNsec: number): void {
     const timeout = this.limits.replyTimeoutSeconds;
@@ -221,28 +228,28 @@ export class XidMatcher {
       if (!e || secondsBetween(e.tsSec, e.tsNsec, tsSec, tsNsec) <= timeout) break;
       this.giveUp(e, "unanswered", `no reply within ${timeout} s of capture time`, tsSec, tsNsec);
     }
-    const window = this.limits.recentAnsweredSeconds;
-    for (;;) {
-      const e = this.recent.oldest();
-      if (!e || secondsBetween(e.tsSec, e.tsNsec, tsSec, tsNsec) <= window) break;
-      this.recent.remove(e);
-    }
+    if (this.recent.size > 0) this.recent.expire(tsSec, tsNsec, this.limits.recentAnsweredSeconds);
   }
 
   /** A decoded call: sets `msg.exchange` (a new exchange, or the one it retransmits). */
   call(msg: RpcMessage, call: RpcCall): void {
     for (let e = this.pending.head(call.xid); e; e = e.next) {
       if (e.ex.xid === call.xid && sameCallKey(e.call, msg)) {
-        this.retransmission(msg, call, e);
+        this.retransmission(msg, call, e.ex, e.call.frame, e.prog, e.vers, e.proc);
         return;
       }
     }
     // A retransmission that crossed the reply: same key and procedure, shortly after the answer.
-    for (let e = this.recent.head(call.xid); e; e = e.next) {
-      if (e.givenUp === null && e.ex.xid === call.xid && sameCallKey(e.call, msg) &&
-          e.prog === call.prog && e.vers === call.vers && e.proc === call.proc) {
-        this.retransmission(msg, call, e);
-        return;
+    let retransmits = -1;
+    if (this.recent.size > 0) {
+      const row = this.recent.findAnsweredCall(msg, call.xid, call.prog, call.vers, call.proc);
+      if (row >= 0) {
+        const ex = this.recent.exchangeOf(row);
+        if (ex) {
+          this.retransmission(msg, call, ex, this.recent.callFrame(row), call.prog, call.vers, call.proc);
+          return;
+        }
+        retransmits = row;
       }
     }
     const ex: Exchange = {
@@ -251,9 +258,15 @@ export class XidMatcher {
     };
     this.counts.exchanges++;
     msg.exchange = ex;
+    if (retransmits >= 0) {
+      // Its exchange is no longer held: the call starts a new one, still flagged for what it is.
+      this.counts.retransmissions++;
+      issue(msg, "retransmission",
+        `retransmission of the call in frame ${this.recent.callFrame(retransmits)}, answered in frame ${this.recent.replyFrame(retransmits)}; that exchange is no longer held, so this call starts a new one`);
+    }
     const entry: Entry = {
       ex, call: msg, prog: call.prog, vers: call.vers, proc: call.proc,
-      tsSec: msg.tsSec, tsNsec: msg.tsNsec, givenUp: null, next: null, older: null, newer: null,
+      tsSec: msg.tsSec, tsNsec: msg.tsNsec, next: null, older: null, newer: null,
     };
     const pushedOut = this.pending.insert(entry);
     if (pushedOut) {
@@ -273,7 +286,7 @@ export class XidMatcher {
 
   /** A decoded reply: sets `msg.exchange` (the call's exchange, or a new one with call null). */
   reply(msg: RpcMessage, reply: RpcReply): void {
-    const e = this.findReply(this.pending, msg, reply.xid);
+    const e = this.findPendingCall(msg, reply.xid);
     if (e) {
       this.pending.remove(e);
       const ex = e.ex;
@@ -281,24 +294,32 @@ export class XidMatcher {
       ex.rtt = secondsBetween(e.call.tsSec, e.call.tsNsec, msg.tsSec, msg.tsNsec);
       msg.exchange = ex;
       this.counts.answered++;
-      this.remember(e, msg.tsSec, msg.tsNsec);
+      this.recent.add(ex, e.call, e.prog, e.vers, e.proc, Ending.Answered, msg.frame, msg.tsSec, msg.tsNsec);
       this.resolvedQueue.push(ex);
       return;
     }
-    const r = this.findReply(this.recent, msg, reply.xid);
-    if (r && r.givenUp === null) {
-      const ex = r.ex;
-      const first = ex.reply;
-      msg.exchange = ex;
-      this.counts.duplicateReplies++;
-      const detail = `another reply to the call in frame ${ex.call?.frame ?? "?"} (first reply in frame ${first?.frame ?? "?"})`;
-      issue(msg, "duplicate-reply", detail);
-      if (!ex.issues.some((i) => i.code === "duplicate-reply")) issue(ex, "duplicate-reply", detail);
-      return;
+    const row = this.recent.size > 0 ? this.recent.findCallOfReply(msg, reply.xid) : -1;
+    let detail = "no call with this xid was seen";
+    let code: "unpaired-reply" | "duplicate-reply" = "unpaired-reply";
+    if (row >= 0) {
+      const callFrame = this.recent.callFrame(row);
+      const ending = this.recent.ending(row);
+      if (ending === Ending.Answered) {
+        const held = this.recent.exchangeOf(row);
+        const first = `another reply to the call in frame ${callFrame} (first reply in frame ${this.recent.replyFrame(row)})`;
+        this.counts.duplicateReplies++;
+        if (held) {
+          msg.exchange = held;
+          issue(msg, "duplicate-reply", first);
+          if (!held.issues.some((i) => i.code === "duplicate-reply")) issue(held, "duplicate-reply", first);
+          return;
+        }
+        code = "duplicate-reply";
+        detail = `${first}; that exchange is no longer held, so this reply stands alone`;
+      } else {
+        detail = `late reply: the call in frame ${callFrame} had been given up (${ending === Ending.Unanswered ? "unanswered" : "pending-evicted"})`;
+      }
     }
-    const detail = r
-      ? `late reply: the call in frame ${r.call.frame} had been given up (${r.givenUp})`
-      : "no call with this xid was seen";
     const ex: Exchange = {
       id: this.nextId++, transport: msg.transport, xid: reply.xid,
       call: null, reply: msg, retransmits: 0, rtt: null, issues: NO_ISSUES,
@@ -306,29 +327,24 @@ export class XidMatcher {
     this.counts.exchanges++;
     this.counts.orphanReplies++;
     msg.exchange = ex;
-    issue(msg, "unpaired-reply", detail);
-    issue(ex, "unpaired-reply", detail);
+    issue(msg, code, detail);
+    issue(ex, code, detail);
     this.resolvedQueue.push(ex);
   }
 
   /**
    * Whether a datagram from (src, sport) to (dst, dport) with this xid would be a
-   * reply to a call we saw (waiting or recently answered). The UDP heuristic uses this.
+   * reply to a call we saw (waiting or recently remembered). The UDP heuristic uses this.
    */
   expectsUdpReply(src: string, sport: number, dst: string, dport: number, xid: number): boolean {
-    return this.expectsIn(this.pending, src, sport, dst, dport, xid) ||
-      this.expectsIn(this.recent, src, sport, dst, dport, xid);
-  }
-
-  private expectsIn(table: XidTable, src: string, sport: number, dst: string, dport: number, xid: number): boolean {
     // The client endpoint decides, as in reply matching's fallback; the server side may differ.
     void src;
     void sport;
-    for (let e = table.head(xid); e; e = e.next) {
+    for (let e = this.pending.head(xid); e; e = e.next) {
       const c = e.call;
       if (e.ex.xid === xid && c.transport === "udp" && c.sport === dport && c.src === dst) return true;
     }
-    return false;
+    return this.recent.size > 0 && this.recent.hasUdpCallFrom(dst, dport, xid);
   }
 
   /** Give up every waiting call (end of capture). */
@@ -353,9 +369,9 @@ export class XidMatcher {
     return done;
   }
 
-  private findReply(table: XidTable, msg: RpcMessage, xid: number): Entry | null {
+  private findPendingCall(msg: RpcMessage, xid: number): Entry | null {
     let fallback: Entry | null = null;
-    for (let e = table.head(xid); e; e = e.next) {
+    for (let e = this.pending.head(xid); e; e = e.next) {
       if (e.ex.xid !== xid) continue;
       if (replyMatchesExactly(e.call, msg)) return e;
       // The oldest client-endpoint match wins the fallback (entries run newest first).
@@ -364,15 +380,16 @@ export class XidMatcher {
     return fallback;
   }
 
-  private retransmission(msg: RpcMessage, call: RpcCall, e: Entry): void {
-    const ex = e.ex;
+  private retransmission(
+    msg: RpcMessage, call: RpcCall, ex: Exchange, firstFrame: number, prog: number, vers: number, proc: number,
+  ): void {
     ex.retransmits++;
     msg.exchange = ex;
     this.counts.retransmissions++;
-    issue(msg, "retransmission", `retransmission of the call in frame ${e.call.frame}`);
-    if (e.prog !== call.prog || e.vers !== call.vers || e.proc !== call.proc) {
+    issue(msg, "retransmission", `retransmission of the call in frame ${firstFrame}`);
+    if (prog !== call.prog || vers !== call.vers || proc !== call.proc) {
       this.counts.retransmitMismatches++;
-      const detail = `same xid as the call in frame ${e.call.frame} but ${call.prog}/${call.vers}/${call.proc} instead of ${e.prog}/${e.vers}/${e.proc}`;
+      const detail = `same xid as the call in frame ${firstFrame} but ${call.prog}/${call.vers}/${call.proc} instead of ${prog}/${vers}/${proc}`;
       issue(msg, "retransmit-mismatch", detail);
       if (!ex.issues.some((i) => i.code === "retransmit-mismatch")) issue(ex, "retransmit-mismatch", detail);
     }
@@ -383,19 +400,9 @@ export class XidMatcher {
     if (why === "unanswered") this.counts.unanswered++;
     else this.counts.evicted++;
     issue(e.ex, why, detail);
-    e.givenUp = why;
     // Remembered so that a late reply can say which call it answers.
-    this.remember(e, tsSec, tsNsec);
+    this.recent.add(e.ex, e.call, e.prog, e.vers, e.proc,
+      why === "unanswered" ? Ending.Unanswered : Ending.Evicted, -1, tsSec, tsNsec);
     this.resolvedQueue.push(e.ex);
-  }
-
-  private remember(e: Entry, tsSec: number, tsNsec: number): void {
-    e.tsSec = tsSec;
-    e.tsNsec = tsNsec;
-    this.recent.insert(e);
-    if (this.recent.size > this.limits.maxRecentAnswered) {
-      const oldest = this.recent.oldest();
-      if (oldest) this.recent.remove(oldest);
-    }
   }
 }

@@ -204,6 +204,89 @@ describe("XID matching over UDP", () => {
   });
 });
 
+describe("remembered calls beyond the exchanges still held", () => {
+  /** A millisecond per frame: everything stays inside recentAnsweredSeconds. */
+  const ms = (frame: number) => 100 + frame / 1000;
+  /** `n` answered UDP exchanges from another client port, frames from `frame` on (2 each). */
+  function answered(p: RpcPipeline, n: number, frame: number): number {
+    for (let i = 0; i < n; i++) {
+      p.udp(datagram(frame++, CLIENT, 800, SERVER, 2049, call({ xid: 0x5000 + i }), { ts: ms(frame++) }));
+      p.udp(datagram(frame++, SERVER, 2049, CLIENT, 800, reply(0x5000 + i), { ts: ms(frame++) }));
+    }
+    return frame;
+  }
+
+  it("a retransmission crossing a reply 600 exchanges back is named, with its frames, and starts a new exchange", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, CLIENT, 710, SERVER, 2049, call({ xid: 0x42, proc: 1 }), { ts: ms(1) }));
+    p.udp(datagram(2, SERVER, 2049, CLIENT, 710, reply(0x42), { ts: ms(2) }));
+    const next = answered(p, 600, 3);
+    p.udp(datagram(next, CLIENT, 710, SERVER, 2049, call({ xid: 0x42, proc: 1 }), { ts: ms(next) }));
+    p.udp(datagram(next + 1, SERVER, 2049, CLIENT, 710, reply(0x42), { ts: ms(next + 1) }));
+    p.finish();
+    const late = sink.messages.find((m) => m.frame === next)!;
+    expect(codes(late)).toEqual(["retransmission"]);
+    expect(late.issues[0]!.detail).toContain("call in frame 1, answered in frame 2");
+    expect(late.exchange).not.toBe(sink.messages[0]!.exchange);
+    // The server answers the retransmission again: that reply pairs with it.
+    expect(late.exchange!.reply!.frame).toBe(next + 1);
+    expect(sink.messages[0]!.exchange!.retransmits).toBe(0);
+    expect(p.counts()).toMatchObject({ retransmissions: 1, duplicateReplies: 0, orphanReplies: 0, answered: 602 });
+  });
+
+  it("a duplicate reply 600 exchanges later names both frames and stands alone", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, CLIENT, 711, SERVER, 2049, call({ xid: 0x43 }), { ts: ms(1) }));
+    p.udp(datagram(2, SERVER, 2049, CLIENT, 711, reply(0x43), { ts: ms(2) }));
+    const next = answered(p, 600, 3);
+    p.udp(datagram(next, SERVER, 2049, CLIENT, 711, reply(0x43), { ts: ms(next) }));
+    p.finish();
+    const dup = sink.messages.find((m) => m.frame === next)!;
+    expect(codes(dup)).toEqual(["duplicate-reply"]);
+    expect(dup.issues[0]!.detail).toContain("call in frame 1 (first reply in frame 2)");
+    expect(dup.exchange).toMatchObject({ call: null, reply: dup });
+    expect(sink.messages[0]!.exchange!.issues).toEqual([]);
+    expect(p.counts()).toMatchObject({ duplicateReplies: 1, orphanReplies: 1 });
+  });
+
+  it("within the held exchanges a late retransmission still joins its exchange", () => {
+    const { sink, p } = setup();
+    p.udp(datagram(1, CLIENT, 712, SERVER, 2049, call({ xid: 0x44 }), { ts: ms(1) }));
+    p.udp(datagram(2, SERVER, 2049, CLIENT, 712, reply(0x44), { ts: ms(2) }));
+    const next = answered(p, 500, 3);
+    p.udp(datagram(next, CLIENT, 712, SERVER, 2049, call({ xid: 0x44 }), { ts: ms(next) }));
+    p.finish();
+    const first = sink.messages[0]!.exchange!;
+    expect(sink.messages.find((m) => m.frame === next)!.exchange).toBe(first);
+    expect(first.retransmits).toBe(1);
+  });
+
+  it("forgets the oldest beyond maxRecentAnswered: a reply to it is then unpaired", () => {
+    const { sink, p } = setup(withLimits({ maxRecentAnswered: 100 }));
+    p.udp(datagram(1, CLIENT, 713, SERVER, 2049, call({ xid: 0x45 }), { ts: ms(1) }));
+    p.udp(datagram(2, SERVER, 2049, CLIENT, 713, reply(0x45), { ts: ms(2) }));
+    const next = answered(p, 100, 3);
+    p.udp(datagram(next, SERVER, 2049, CLIENT, 713, reply(0x45), { ts: ms(next) }));
+    p.finish();
+    expect(codes(sink.messages.find((m) => m.frame === next))).toEqual(["unpaired-reply"]);
+  });
+
+  it("remembers at most 64 answered calls sharing one xid", () => {
+    const { sink, p } = setup();
+    // 100 clients (ports) each ask with xid 7 and are answered.
+    for (let port = 1; port <= 100; port++) {
+      p.udp(datagram(2 * port - 1, CLIENT, 1000 + port, SERVER, 2049, call({ xid: 7 }), { ts: ms(2 * port - 1) }));
+      p.udp(datagram(2 * port, SERVER, 2049, CLIENT, 1000 + port, reply(7), { ts: ms(2 * port) }));
+    }
+    // A duplicate reply to the first client's call: that call was not remembered.
+    p.udp(datagram(300, SERVER, 2049, CLIENT, 1100, reply(7), { ts: ms(300) }));
+    p.udp(datagram(301, SERVER, 2049, CLIENT, 1001, reply(7), { ts: ms(301) }));
+    p.finish();
+    expect(codes(sink.messages.find((m) => m.frame === 300))).toEqual(["unpaired-reply"]);
+    expect(codes(sink.messages.find((m) => m.frame === 301))).toEqual(["duplicate-reply"]);
+  });
+});
+
 describe("bounded pending table", () => {
   it("evicts the oldest call beyond maxPendingCalls, and a late reply to it is unpaired", () => {
     const { sink, p } = setup(withLimits({ maxPendingCalls: 3 }));
