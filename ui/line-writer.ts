@@ -17,6 +17,8 @@ export interface BytePieces {
   int(value: number): void;
   /** Bytes already encoded (e.g. the cached UTF-8 of a name). */
   raw(bytes: Uint8Array): void;
+  /** The same, for short constant pieces. */
+  bytes(piece: Uint8Array): void;
 }
 
 /** The shared piece writers over a buffer and a position. */
@@ -41,6 +43,22 @@ abstract class PieceBuffer implements BytePieces {
   }
 
   int(value: number): void {
+    if (value >= 0 && value < 0x8000_0000 && (value | 0) === value) {
+      // The common case (frames, ports, xids below 2^31, lengths): integer arithmetic only.
+      let digits = 1;
+      if (value >= 10) digits = value >= 100_000 ? (value >= 10_000_000 ? (value >= 1_000_000_000 ? 10 : value >= 100_000_000 ? 9 : 8)
+        : value >= 1_000_000 ? 7 : 6) : value >= 1000 ? (value >= 10_000 ? 5 : 4) : value >= 100 ? 3 : 2;
+      const buf = this.buf;
+      let pos = this.pos + digits;
+      this.pos = pos;
+      let v = value;
+      do {
+        const q = (v / 10) | 0;
+        buf[--pos] = 0x30 + v - q * 10;
+        v = q;
+      } while (v > 0);
+      return;
+    }
     if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && Math.floor(value) === value)) {
       this.ascii(String(value));
       return;
@@ -58,7 +76,25 @@ abstract class PieceBuffer implements BytePieces {
     } while (v > 0);
   }
 
+  /** Bytes of a constant (pre-encoded ASCII), copied by hand: short copies cost less than set(). */
+  bytes(piece: Uint8Array): void {
+    const buf = this.buf;
+    let pos = this.pos;
+    const n = piece.length;
+    if (n > 64) {
+      buf.set(piece, pos);
+      this.pos = pos + n;
+      return;
+    }
+    for (let i = 0; i < n; i++) buf[pos++] = piece[i]!;
+    this.pos = pos;
+  }
+
   raw(bytes: Uint8Array): void {
+    if (bytes.length <= 64) {
+      this.bytes(bytes);
+      return;
+    }
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
   }

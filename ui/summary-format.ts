@@ -357,27 +357,36 @@ export function summaryJsonLineMaxBytes(m: AnalyzedMessage, cache: LineCache): n
  * endpoints; a procedure's numbers, names and status) are cached as bytes, so a
  * line is a dozen copies and a few numbers.
  */
+const enc = (text: string): Uint8Array => Buffer.from(text, "latin1");
+const P_START = enc('{"protocol":"onc-rpc","frame":');
+const P_TIME = enc(',"time":');
+const P_NULL = enc("null");
+const P_RTT_NULL = enc(',"rtt":null,"length":');
+const P_RTT = enc(',"rtt":');
+const P_LENGTH = enc(',"length":');
+const P_END = enc("}");
+
 export function writeSummaryJsonLine(m: AnalyzedMessage, cache: LineCache, out: BytePieces): void {
   const { msg } = m;
   const h = msg.header;
-  out.ascii('{"protocol":"onc-rpc","frame":');
+  out.bytes(P_START);
   out.int(msg.frame);
-  out.ascii(',"time":');
+  out.bytes(P_TIME);
   writeRounded9(out, m.time);
   out.raw(cache.jsonEndpointPiece(msg));
   if (h) out.int(h.xid);
-  else out.ascii("null");
+  else out.bytes(P_NULL);
   out.raw(cache.jsonProcedurePiece(msg));
   const peer = peerFrameOf(msg);
-  if (peer === null) out.ascii("null");
+  if (peer === null) out.bytes(P_NULL);
   else out.int(peer);
   const rtt = rttOf(msg);
   if (rtt === null) {
-    out.ascii(',"rtt":null,"length":');
+    out.bytes(P_RTT_NULL);
   } else {
-    out.ascii(',"rtt":');
+    out.bytes(P_RTT);
     writeRounded9(out, rtt);
-    out.ascii(',"length":');
+    out.bytes(P_LENGTH);
   }
   out.int(msg.length);
   if (msg.frames.length > 1) {
@@ -403,7 +412,7 @@ export function writeSummaryJsonLine(m: AnalyzedMessage, cache: LineCache, out: 
     out.ascii(',"issues":');
     out.raw(cache.issuesJsonBytes(m));
   }
-  out.ascii("}");
+  out.bytes(P_END);
 }
 
 /** 2^22 seconds: below it a double resolves 1 ns, so n/1e9 prints as n's digits (see writeRounded9). */
@@ -426,18 +435,21 @@ export function writeRounded9(out: BytePieces, x: number): void {
   let frac = n - whole * 1e9;
   out.int(whole);
   if (frac === 0) return;
+  // frac < 1e9 < 2^31: integer arithmetic from here on.
   let digits = 9;
   while (frac % 10 === 0) {
-    frac /= 10;
+    frac = (frac / 10) | 0;
     digits--;
   }
-  out.ascii(".");
   // Leading zeros of the fraction, then its significant digits.
   let width = 1;
-  for (let v = frac; v >= 10; v = Math.floor(v / 10)) width++;
-  for (; width < digits; width++) out.ascii("0");
+  for (let v = frac; v >= 10; v = (v / 10) | 0) width++;
+  out.bytes(FRACTION_POINTS[digits - width]!);
   out.int(frac);
 }
+
+/** ".", ".0", ".00" … ".00000000": the point and a fraction's leading zeros. */
+const FRACTION_POINTS: readonly Uint8Array[] = Array.from({ length: 9 }, (_, zeros) => enc(`.${"0".repeat(zeros)}`));
 
 function round9(x: number): number {
   return Math.round(x * 1e9) / 1e9;

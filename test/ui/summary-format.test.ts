@@ -75,3 +75,25 @@ describe("writeRounded9 prints numbers as String(round9(x)) would", () => {
     expect(mismatches, first).toBe(0);
   });
 });
+
+describe("LineBuilder.int prints integers as String does", () => {
+  it("agrees around every power of ten and of two up to 2^53", () => {
+    const values = new Set<number>([0, 1, 9]);
+    for (let e = 1; e <= 15; e++) for (const d of [-1, 0, 1]) values.add(10 ** e + d);
+    for (let e = 1; e <= 53; e++) for (const d of [-1, 0, 1]) values.add(2 ** e + d);
+    for (const v of values) {
+      if (v > Number.MAX_SAFE_INTEGER) continue;
+      const line = new LineBuilder(32);
+      line.int(v);
+      expect(line.text(), `value ${v}`).toBe(String(v));
+    }
+  });
+
+  it("falls back to String for negatives and fractions", () => {
+    for (const v of [-1, -2147483648, 0.5, 1e21, NaN]) {
+      const line = new LineBuilder(32);
+      line.int(v);
+      expect(line.text()).toBe(String(v));
+    }
+  });
+});
