@@ -188,8 +188,10 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
   const filter = opts.filter;
   // Body statuses (NFS3ERR_NOENT…) are read as one word per reply, not by decoding bodies.
   const statusReader = new BodyStatusReader(registry);
-  const bodyStatus = new WeakMap<Exchange, string | null>();
-  const replyRes = new WeakMap<Exchange, AnalyzedMessage>();
+  // The reply that resolves an exchange comes just before the exchange is resolved (the
+  // pipeline resolves it right after handing on the message): what the reply says is
+  // kept in one slot until then, not in a map per exchange.
+  let answered: { ex: Exchange | null; status: string | null; res: DecodedField | null } = { ex: null, status: null, res: null };
   // libvirt: bodies of a call and its reply, kept until the exchange is resolved (filters on args./res. only).
   const libvirtBodies = new Map<LibvirtExchange, { args: DecodedField | null; res: DecodedField | null }>();
   const result = await analyzeCapture(
@@ -200,13 +202,16 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
         const ex = m.msg.exchange;
         const h = m.msg.header;
         const call = ex?.call?.header;
-        if (!ex || h?.kind !== "reply" || call?.kind !== "call") return;
-        bodyStatus.set(ex, statusReader.read(call, h, record));
-        if (filter?.needsBody) replyRes.set(ex, m);
+        // Only the reply that resolves its exchange (not a duplicate of one already counted).
+        if (!ex || ex.reply !== m.msg || h?.kind !== "reply" || call?.kind !== "call") return;
+        answered = { ex, status: statusReader.read(call, h, record), res: m.res };
       },
       exchangeResolved(ex) {
-        if (filter && !filter({ exchange: ex, message: null, args: null, res: replyRes.get(ex)?.res ?? null, names })) return;
-        stats.add(ex, names, null, bodyStatus.get(ex) ?? null);
+        const status = answered.ex === ex ? answered.status : null;
+        const res = answered.ex === ex ? answered.res : null;
+        if (answered.ex === ex) answered = { ex: null, status: null, res: null };
+        if (filter && !filter({ exchange: ex, message: null, args: null, res, names })) return;
+        stats.add(ex, names, null, status);
       },
       libvirtMessage(m) {
         const h = m.msg.header;
