@@ -75,3 +75,29 @@ export interface ProcedureDef {
   /** Where it was defined. */
   readonly source?: SourcePos;
 }
+
+/**
+ * A decoded body whose opaque and string bytes are copies. Decoding leaves them
+ * as views into the record, which is valid only while the record is handed on;
+ * whoever keeps a body for later (a line written once its reply is seen, a filter
+ * evaluated when the exchange ends) keeps this instead.
+ */
+export function detachDecoded(field: DecodedField): DecodedField {
+  const v = field.value;
+  switch (v.kind) {
+    case "opaque":
+      return { ...field, value: { kind: "opaque", bytes: v.bytes.slice() } };
+    case "string":
+      return { ...field, value: { kind: "string", bytes: v.bytes.slice(), text: v.text } };
+    case "struct":
+      return { ...field, value: { kind: "struct", fields: v.fields.map(detachDecoded) } };
+    case "union":
+      return { ...field, value: { kind: "union", disc: detachDecoded(v.disc), arm: v.arm && detachDecoded(v.arm) } };
+    case "array":
+      return { ...field, value: { kind: "array", count: v.count, elements: v.elements.map(detachDecoded) } };
+    case "optional":
+      return { ...field, value: { kind: "optional", value: v.value && detachDecoded(v.value) } };
+    default:
+      return field;
+  }
+}

@@ -12,19 +12,29 @@ import { NO_ISSUES, type Exchange, type LibvirtExchange, type RpcMessage } from 
 import { registerLibvirt, type LibvirtCounts } from "../dissect/libvirt/index.js";
 import { analyzeLibvirtMessage, type AnalyzedLibvirtMessage } from "./libvirt-format.js";
 import type { Issue } from "../dissect/malformed.js";
-import type { DecodedField } from "../dissect/xdr-types.js";
+import { detachDecoded, type DecodedField } from "../dissect/xdr-types.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
 
 export interface AnalyzedMessage {
   readonly msg: RpcMessage;
   /** Seconds since the first frame of the capture. */
   readonly time: number;
-  /** Decoded call arguments (calls only, when bodies are decoded and the procedure is known). */
+  /**
+   * Decoded call arguments (calls only, when bodies are decoded and the procedure
+   * is known). Its opaque and string bytes are views into the record: keep it past
+   * the handler call only through detachAnalyzed.
+   */
   readonly args: DecodedField | null;
-  /** Decoded results (replies matched to a known call with status SUCCESS). */
+  /** Decoded results (replies matched to a known call with status SUCCESS); views too, as args. */
   readonly res: DecodedField | null;
   /** Problems found while decoding the body (malformed field, trailing bytes, unknown procedure). */
   readonly bodyIssues: readonly Issue[];
+}
+
+/** The message with its decoded bodies copied out of the record, to keep after the handler returns. */
+export function detachAnalyzed(m: AnalyzedMessage): AnalyzedMessage {
+  if (m.args === null && m.res === null) return m;
+  return { ...m, args: m.args && detachDecoded(m.args), res: m.res && detachDecoded(m.res) };
 }
 
 export interface AnalyzeHandlers {

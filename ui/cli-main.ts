@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { CaptureError } from "../capture/frame.js";
 import { DEFAULT_LIMITS } from "../capture/limits.js";
-import { analyzeCapture, InputError, type AnalyzedMessage } from "./analyze.js";
+import { analyzeCapture, detachAnalyzed, InputError, type AnalyzedMessage } from "./analyze.js";
 import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type CommonOptions } from "./cli-options.js";
 import { LineWriter } from "./line-writer.js";
 import { OrderedOutput } from "./ordered-output.js";
@@ -123,7 +123,11 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
           return;
         }
         const info = infoCtx && m.msg.header ? infoCtx.info(m) : "";
-        if (ordered) ordered.push(m.msg, () => render(m, info));
+        if (ordered) {
+          // Rendered when due: the bodies are copied out of the record, which is reused.
+          const kept = detachAnalyzed(m);
+          ordered.push(m.msg, () => render(kept, info));
+        }
         else {
           const text = render(m, info);
           if (text !== null) out.line(text);

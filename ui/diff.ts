@@ -30,7 +30,7 @@ import type { CaptureError } from "../capture/frame.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
 import type { RpcPipeline } from "../dissect/rpc-pipeline.js";
 import type { Auth, Exchange, RpcCall, RpcMessage, RpcReply } from "../dissect/rpc-types.js";
-import type { DecodedField, DecodedValue } from "../dissect/xdr-types.js";
+import { detachDecoded, type DecodedField, type DecodedValue } from "../dissect/xdr-types.js";
 import { analyzeCapture } from "./analyze.js";
 import { hex } from "./body-format.js";
 import type { CompiledFilter } from "./filter/evaluate.js";
@@ -667,7 +667,8 @@ async function profileCapture(input: DiffInput, options: DiffOptions, ids: Proce
             conv.hashA.push(hasher.a);
             conv.hashB.push(hasher.b);
           }
-          pending.set(ex, { conv, index, args: keepBodies ? m.args : null, res: null, bodyStatus: null });
+          // Bodies kept for a filter at resolution are copied out of the record.
+          pending.set(ex, { conv, index, args: keepBodies && m.args ? detachDecoded(m.args) : null, res: null, bodyStatus: null });
         } else {
           if (ex.reply !== msg) return;
           const slot = pending.get(ex);
@@ -680,7 +681,7 @@ async function profileCapture(input: DiffInput, options: DiffOptions, ids: Proce
             conv.hashB.set(slot.index, hasher.b);
           }
           slot.bodyStatus = bodyErrorName(m.res);
-          if (keepBodies) slot.res = m.res;
+          if (keepBodies) slot.res = m.res && detachDecoded(m.res);
         }
       },
       exchangeResolved(ex) {

@@ -6,7 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { LiveCaptureError } from "../../capture/live-capture.js";
-import type { AnalyzedMessage, AnalyzeResult } from "../analyze.js";
+import { detachAnalyzed, type AnalyzedMessage, type AnalyzeResult } from "../analyze.js";
 import { treeLines } from "../body-format.js";
 import { COMMON_OPTIONS, commonOptions, registryFor, UsageError, type CommonOptions } from "../cli-options.js";
 import { LineWriter } from "../line-writer.js";
@@ -172,7 +172,9 @@ async function captureToOutput(
       { limits: opts.limits, registry, decodeBodies: opts.verbose || (filter?.needsBody ?? false) },
       {
         message(m) {
-          lines.push(m.msg, () => render(m));
+          // Rendered once the reply is known: the bodies are copied out of the record.
+          const kept = detachAnalyzed(m);
+          lines.push(m.msg, () => render(kept));
         },
         exchangeResolved(ex) {
           lines.exchangeResolved(ex);

@@ -31,7 +31,7 @@ import { fdSink, PcapngWriter, PcapWriter, type ByteSink } from "../../capture/c
 import type { ProgramRegistry } from "../../dissect/registry.js";
 import type { RpcPipeline } from "../../dissect/rpc-pipeline.js";
 import type { Exchange, RpcMessage } from "../../dissect/rpc-types.js";
-import type { DecodedField } from "../../dissect/xdr-types.js";
+import { detachDecoded, type DecodedField } from "../../dissect/xdr-types.js";
 import { analyzeCapture, InputError } from "../analyze.js";
 import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError } from "../cli-options.js";
 import type { CompiledFilter } from "../filter/evaluate.js";
@@ -154,8 +154,9 @@ export async function selectFrames(source: CaptureSource, options: SelectOptions
         if (!p) pending.set(ex, (p = { frames: [], connections: [], args: null, res: null }));
         addMessage(msg, p);
         if (needsBody) {
-          if (msg.header?.kind === "call" && ex.call === msg) p.args = m.args;
-          else if (msg.header?.kind === "reply" && ex.reply === msg) p.res = m.res;
+          // Kept until the exchange is resolved: copied out of the record.
+          if (msg.header?.kind === "call" && ex.call === msg) p.args = m.args && detachDecoded(m.args);
+          else if (msg.header?.kind === "reply" && ex.reply === msg) p.res = m.res && detachDecoded(m.res);
         }
       },
       exchangeResolved(ex) {
