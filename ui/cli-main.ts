@@ -22,7 +22,7 @@ import { MessageInfoContext } from "./message-info.js";
 import { isNfsContextProgram } from "../dissect/nfs-context.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
 import {
-  libvirtCsvRow, libvirtDetailLines, libvirtFilterBodies, libvirtFilterSubject, libvirtSummaryJson, libvirtSummaryLine,
+  detachLibvirt, libvirtCsvRow, libvirtDetailLines, libvirtFilterBodies, libvirtFilterSubject, libvirtSummaryJson, libvirtSummaryLine,
 } from "./libvirt-format.js";
 import type { Exchange, LibvirtExchange } from "../dissect/rpc-types.js";
 import type { DecodedField } from "../dissect/xdr-types.js";
@@ -136,9 +136,11 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
       exchangeResolved(ex) {
         ordered?.exchangeResolved(ex);
       },
-      libvirtMessage(m) {
+      libvirtMessage(analyzed) {
         // Rendered when due (a call after its reply is known), so a call line can be
-        // selected by its reply's status, as for ONC-RPC.
+        // selected by its reply's status, as for ONC-RPC; the body is copied out of
+        // the message bytes, which are reused by then.
+        const m = ordered ? detachLibvirt(analyzed) : analyzed;
         const render = (): string | null => {
           if (filter && !filter(libvirtFilterSubject(m, names))) return null;
           if (opts.json) return jsonSafeStringify(libvirtSummaryJson(m, names, opts.verbose));
@@ -222,7 +224,7 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
         const ex = m.msg.exchange;
         if (ex && (h?.kind === "call" || h?.kind === "reply")) {
           if (filter?.needsBody) {
-            const b = libvirtFilterBodies(m.body);
+            const b = libvirtFilterBodies(detachLibvirt(m).body);
             const kept = libvirtBodies.get(ex);
             libvirtBodies.set(ex, { args: kept?.args ?? b.args, res: kept?.res ?? b.res });
           }

@@ -16,7 +16,7 @@ import type { FilterSubject, NameLookup } from "./filter/fields.js";
 import { csvNumber, csvRow, csvText } from "./csv.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
 import type { LibvirtHeader, LibvirtMessage } from "../dissect/rpc-types.js";
-import type { DecodedField } from "../dissect/xdr-types.js";
+import { detachDecoded, type DecodedField } from "../dissect/xdr-types.js";
 import { KeepaliveProc, LibvirtProgram } from "../dissect/libvirt/constants.js";
 import { decodeLibvirtBody, type LibvirtBodyDecode } from "../dissect/libvirt/body.js";
 import { toJsonValue, treeLines, type JsonValue } from "./body-format.js";
@@ -29,6 +29,12 @@ export interface AnalyzedLibvirtMessage {
   readonly time: number;
   /** The decoded body; null when bodies are not decoded. */
   readonly body: LibvirtBodyDecode | null;
+}
+
+/** The message with its decoded body copied out of the message bytes, to keep after the handler returns. */
+export function detachLibvirt(m: AnalyzedLibvirtMessage): AnalyzedLibvirtMessage {
+  if (!m.body?.body) return m;
+  return { ...m, body: { ...m.body, body: detachDecoded(m.body.body) } };
 }
 
 /** What a consumer does with each libvirt message the sink receives (bytes valid only during the call). */
