@@ -8,7 +8,8 @@ import { CaptureError } from "../capture/frame.js";
 import { DEFAULT_LIMITS } from "../capture/limits.js";
 import { analyzeCapture, detachAnalyzed, InputError, type AnalyzedMessage } from "./analyze.js";
 import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type CommonOptions } from "./cli-options.js";
-import { LineWriter } from "./line-writer.js";
+import { GrowingPieces, LineBuilder, LineWriter } from "./line-writer.js";
+import { writeBodyJson } from "./body-json.js";
 import { OrderedOutput } from "./ordered-output.js";
 import { LineCache, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine } from "./summary-format.js";
 import { treeLines } from "./body-format.js";
@@ -62,6 +63,14 @@ Environment:
 
 Exit status: 0 success, 2 bad usage or unusable input.`;
 
+/** A message held for its JSON line, with its bodies (and info) already written as JSON. */
+class JsonWithBodies {
+  constructor(
+    readonly m: AnalyzedMessage,
+    readonly tail: Uint8Array | null,
+  ) {}
+}
+
 async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const registry = await registryFor(opts);
   const names = namesFor(registry);
@@ -70,12 +79,17 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // Lines are held until their exchange is resolved when the output needs the other
   // side: JSON (peerFrame) and filters (a call line may be selected by its reply's status).
   // A held item is a message to write as the fast JSON line, or a function giving its text.
+  // A held item is a message to write as the fast JSON line (with its -V bodies already
+  // written as JSON bytes), or a function giving its text.
   const ordered = opts.json || opts.csv || filter
-    ? new OrderedOutput<AnalyzedMessage | (() => string | null)>((item) => {
-        if (typeof item !== "function") writeJsonLine(item);
-        else {
+    ? new OrderedOutput<AnalyzedMessage | JsonWithBodies | (() => string | null)>((item) => {
+        if (typeof item === "function") {
           const text = item();
           if (text !== null) out.line(text);
+        } else if (item instanceof JsonWithBodies) {
+          writeJsonLine(item.m, item.tail);
+        } else {
+          writeJsonLine(item, null);
         }
       })
     : null;
@@ -87,14 +101,37 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // learned in frame order as messages arrive, from decoded NFS/MOUNT bodies.
   const withInfo = !opts.csv && (!opts.json || opts.verbose);
   const infoCtx = withInfo ? new MessageInfoContext() : null;
-  const fastJson = opts.json && !opts.verbose && !filter;
-  const writeJsonLine = (m: AnalyzedMessage): void => {
-    if (out.reserve(summaryJsonLineMaxBytes(m, cache))) {
-      writeSummaryJsonLine(m, cache, out);
+  const fastJson = opts.json && !filter;
+  const bodies = new GrowingPieces();
+  const writeJsonLine = (m: AnalyzedMessage, tail: Uint8Array | null): void => {
+    if (out.reserve(summaryJsonLineMaxBytes(m, cache) + (tail?.length ?? 0))) {
+      writeSummaryJsonLine(m, cache, out, tail);
       out.endLine();
     } else {
-      out.line(summaryJsonLine(m, cache));
+      const line = new LineBuilder(summaryJsonLineMaxBytes(m, cache) + (tail?.length ?? 0));
+      writeSummaryJsonLine(m, cache, line, tail);
+      out.line(line.text());
     }
+  };
+  /** `,"args":…,"res":…,"info":…` as -V adds them to a JSON line, written now (the record is valid now). */
+  const bodiesJson = (m: AnalyzedMessage, info: string): Uint8Array | null => {
+    if (!m.args && !m.res && !info) return null;
+    if (m.args) {
+      bodies.room(8);
+      bodies.ascii(',"args":');
+      writeBodyJson(bodies, m.args.value);
+    }
+    if (m.res) {
+      bodies.room(7);
+      bodies.ascii(',"res":');
+      writeBodyJson(bodies, m.res.value);
+    }
+    if (info) {
+      bodies.room(8);
+      bodies.ascii(',"info":');
+      bodies.utf8(jsonSafeStringify(info));
+    }
+    return bodies.take();
   };
   const render = (m: AnalyzedMessage, info: string): string | null => {
     if (filter && !filter({ exchange: m.msg.exchange, message: m.msg, args: m.args, res: m.res, names })) return null;
@@ -118,11 +155,15 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     {
       message(m: AnalyzedMessage) {
         // The hot path of `summary --json`: no closure, no string per line.
-        if (fastJson && ordered) {
+        if (fastJson && ordered && !opts.verbose) {
           ordered.push(m.msg, m);
           return;
         }
         const info = infoCtx && m.msg.header ? infoCtx.info(m) : "";
+        if (fastJson && ordered) {
+          ordered.push(m.msg, new JsonWithBodies(m, bodiesJson(m, info)));
+          return;
+        }
         if (ordered) {
           // Rendered when due: the bodies are copied out of the record, which is reused.
           const kept = detachAnalyzed(m);

@@ -174,3 +174,59 @@ export class LineBuilder extends PieceBuffer {
     return this.buf.toString("utf8", 0, this.pos);
   }
 }
+
+/**
+ * Pieces into a buffer that grows as needed (for a piece of unknown size, such
+ * as a decoded body as JSON); `take()` copies out what was written and starts over.
+ */
+export class GrowingPieces extends PieceBuffer {
+  constructor(size = 4096) {
+    super(size);
+  }
+
+  /** Room for `n` more bytes. */
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  /** Text of any kind, as UTF-8. */
+  utf8(text: string): void {
+    this.room(text.length * 3);
+    this.pos += this.buf.write(text, this.pos, "utf8");
+  }
+
+  /** Bytes as lowercase hex digits. */
+  hex(bytes: Uint8Array): void {
+    this.room(bytes.length * 2);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      buf[pos++] = HEX_DIGIT[b >> 4]!;
+      buf[pos++] = HEX_DIGIT[b & 15]!;
+    }
+    this.pos = pos;
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** A copy of the bytes written, and an empty buffer for the next piece. */
+  take(): Uint8Array {
+    const out = new Uint8Array(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+    // A buffer grown for one huge body is not kept for all the small ones after it.
+    if (this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(4096);
+    return out;
+  }
+}
+
+/** ASCII codes of "0123456789abcdef". */
+const HEX_DIGIT = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0));

@@ -353,7 +353,7 @@ export function summaryJsonLineMaxBytes(m: AnalyzedMessage, cache: LineCache): n
 
 /**
  * Writes the NDJSON line of `m` (without the newline) piece by piece; see
- * summaryJsonLineMaxBytes. The parts that repeat from line to line (a connection's
+ * summaryJsonLineMaxBytes (plus the length of `tail`, written before the final brace). The parts that repeat from line to line (a connection's
  * endpoints; a procedure's numbers, names and status) are cached as bytes, so a
  * line is a dozen copies and a few numbers.
  */
@@ -366,7 +366,7 @@ const P_RTT = enc(',"rtt":');
 const P_LENGTH = enc(',"length":');
 const P_END = enc("}");
 
-export function writeSummaryJsonLine(m: AnalyzedMessage, cache: LineCache, out: BytePieces): void {
+export function writeSummaryJsonLine(m: AnalyzedMessage, cache: LineCache, out: BytePieces, tail: Uint8Array | null = null): void {
   const { msg } = m;
   const h = msg.header;
   out.bytes(P_START);
@@ -412,6 +412,8 @@ export function writeSummaryJsonLine(m: AnalyzedMessage, cache: LineCache, out: 
     out.ascii(',"issues":');
     out.raw(cache.issuesJsonBytes(m));
   }
+  // Keys written beforehand (`,"args":…,"res":…,"info":…` for -V): room for them is the caller's.
+  if (tail !== null) out.raw(tail);
   out.bytes(P_END);
 }
 
