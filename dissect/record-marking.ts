@@ -42,6 +42,8 @@ export interface RecordEvent {
   readonly length: number;
   /** Offset of the first byte missing (snaplen, loss, end of stream), null when complete. */
   readonly truncatedAt: number | null;
+  /** Bytes of the record seen but not kept (past the marker's keepPrefix): bytes ends early without a loss. */
+  readonly elided: number;
   readonly fragments: number;
   /** Frames that contributed bytes, in stream order, each once. */
   readonly frames: number[];
@@ -115,11 +117,13 @@ export class BufferBudget {
   }
 }
 
-/** Byte accounting: received = delivered + lostAfterHole + markBytes + skippedResync + skippedTooLong + partialMarkBytes. */
+/** Byte accounting: received = delivered + elided + lostAfterHole + markBytes + skippedResync + skippedTooLong + partialMarkBytes. */
 export interface MarkerStats {
   received: number;
   /** Captured record bytes handed on in records. */
   delivered: number;
+  /** Captured record bytes past `keepPrefix`, counted but not kept (see RecordMarker). */
+  elided: number;
   /** Bytes of a record received after a hole in it: part of the record's length, not handed on. */
   lostAfterHole: number;
   markBytes: number;
@@ -153,7 +157,7 @@ const SCAN_CAPACITY = 2 * MAX_HEADER_LOOKAHEAD;
 
 export class RecordMarker {
   readonly stats: MarkerStats = {
-    received: 0, delivered: 0, lostAfterHole: 0, markBytes: 0, skippedResync: 0, skippedTooLong: 0,
+    received: 0, delivered: 0, elided: 0, lostAfterHole: 0, markBytes: 0, skippedResync: 0, skippedTooLong: 0,
     partialMarkBytes: 0, missingBytes: 0, records: 0, recordsTooLong: 0, zeroLengthFragments: 0, resyncs: 0,
   };
 
@@ -167,7 +171,9 @@ export class RecordMarker {
   // Record being assembled.
   private recordOpen = false;
   private recLength = 0;
+  /** Bytes of the record kept in recBuf (or the view); recElided more were seen but not kept. */
   private recHave = 0;
+  private recElided = 0;
   private recBuf: Uint8Array | null = null;
   private holeAt: number | null = null;
   private tooLong = false;
@@ -180,7 +186,7 @@ export class RecordMarker {
   private frameList: number[] | null = null;
   /** One event object handed to every record() call (the handler must not keep it). */
   private readonly event: MutableRecordEvent = {
-    bytes: new Uint8Array(0), length: 0, truncatedAt: null, fragments: 0, frames: [], frame: 0, tsSec: 0, tsNsec: 0,
+    bytes: new Uint8Array(0), length: 0, truncatedAt: null, elided: 0, fragments: 0, frames: [], frame: 0, tsSec: 0, tsNsec: 0,
   };
   private fragRemaining = 0;
   private lastFrag = false;
@@ -205,6 +211,14 @@ export class RecordMarker {
     private readonly handler: RecordHandler,
     private readonly check: RecordStartCheck,
     private readonly budget: BufferBudget = new BufferBudget(Number.MAX_SAFE_INTEGER),
+    /**
+     * Bytes of each record to keep: a record longer than this that spans chunks is
+     * handed on with only its first keepPrefix bytes (`elided` says how many more it
+     * had), when the consumer reads no further (headers only) and copying the rest
+     * of every large READ or WRITE would be wasted. A record inside one chunk is a
+     * view anyway and is handed on whole.
+     */
+    private readonly keepPrefix: number = Number.MAX_SAFE_INTEGER,
   ) {}
 
   /** Bytes buffered now (record buffer plus scan window). */
@@ -267,7 +281,7 @@ export class RecordMarker {
           `stream ended (${reason}) inside a record: ${missing} bytes of the current fragment never seen${this.lastFrag ? "" : ", and the last fragment not seen"}`,
           missing);
       }
-      if (this.holeAt === null && !this.tooLong) this.holeAt = this.recHave;
+      if (this.holeAt === null && !this.tooLong) this.holeAt = this.recHave + this.recElided;
       this.finishRecord(false);
     }
     this.state = State.Mark;
@@ -321,9 +335,17 @@ export class RecordMarker {
         this.state = State.Mark;
         continue;
       } else {
-        if (!this.ensureCapacity(this.recLength)) continue; // switched to skipping; loop again
-        this.recBuf!.set(b.subarray(i, i + take), this.recHave);
-        this.recHave += take;
+        // Only the first keepPrefix bytes are kept; the rest is counted (and never copied).
+        const keep = Math.min(take, this.keepPrefix - this.recHave);
+        if (keep > 0) {
+          if (!this.ensureCapacity(Math.min(this.recLength, this.keepPrefix))) continue; // switched to skipping; loop again
+          this.recBuf!.set(b.subarray(i, i + keep), this.recHave);
+          this.recHave += keep;
+        }
+        if (keep < take) {
+          this.recElided += take - keep;
+          this.stats.elided += take - keep;
+        }
       }
       i += take;
       this.fragRemaining -= take;
@@ -406,9 +428,11 @@ export class RecordMarker {
     this.tooLongWhy = why;
     this.recLength = total;
     // What was gathered so far is dropped with the rest of the record.
-    this.tooLongSkipped += this.recHave;
-    this.stats.skippedTooLong += this.recHave;
+    this.tooLongSkipped += this.recHave + this.recElided;
+    this.stats.skippedTooLong += this.recHave + this.recElided;
+    this.stats.elided -= this.recElided;
     this.recHave = 0;
+    this.recElided = 0;
     this.releaseBuffer();
   }
 
@@ -416,6 +440,7 @@ export class RecordMarker {
     this.recordOpen = true;
     this.recLength = 0;
     this.recHave = 0;
+    this.recElided = 0;
     this.holeAt = null;
     this.tooLong = false;
     this.tooLongSkipped = 0;
@@ -458,6 +483,7 @@ export class RecordMarker {
     ev.bytes = bytes;
     ev.length = this.recLength;
     ev.truncatedAt = this.holeAt;
+    ev.elided = this.recElided;
     ev.fragments = this.fragments;
     ev.frames = frames;
     ev.frame = this.curFrame;
@@ -477,6 +503,7 @@ export class RecordMarker {
     this.recordOpen = false;
     this.recLength = 0;
     this.recHave = 0;
+    this.recElided = 0;
     this.holeAt = null;
     this.tooLong = false;
     this.tooLongSkipped = 0;
@@ -502,7 +529,7 @@ export class RecordMarker {
       this.resetRecord();
       return;
     }
-    if (this.holeAt === null && !this.tooLong) this.holeAt = this.recHave;
+    if (this.holeAt === null && !this.tooLong) this.holeAt = this.recHave + this.recElided;
     this.finishRecord(false);
   }
 
@@ -519,7 +546,7 @@ export class RecordMarker {
     if (this.state === State.Body && n <= this.fragRemaining) {
       this.handler.issue(code, frame, `${n} bytes ${cause} inside a record; record marking stays in step`, n);
       this.fragRemaining -= n;
-      if (!this.tooLong && this.holeAt === null) this.holeAt = this.recHave;
+      if (!this.tooLong && this.holeAt === null) this.holeAt = this.recHave + this.recElided;
       if (this.fragRemaining === 0) {
         this.state = State.Mark;
         if (this.lastFrag) this.finishRecord(false);

@@ -8,7 +8,7 @@
  * the body is decoded later, by the schema-driven decoder, once the reply is
  * matched with its call.
  */
-import { decodeOpaqueAuth } from "./auth.js";
+import { decodeOpaqueAuth, MAX_AUTH_BYTES } from "./auth.js";
 import { Malformed } from "./malformed.js";
 import { acceptStatName, rejectStatName } from "./rpc-names.js";
 import type { RpcCall, RpcHeader, RpcReply, RpcStatus } from "./rpc-types.js";
@@ -16,6 +16,12 @@ import { XdrCursor } from "./xdr-cursor.js";
 
 /** RFC 5531 §9: "rpcvers ... MUST be equal to 2". */
 export const RPC_VERSION = 2;
+
+/**
+ * The longest header: a call's six words, then a credential and a verifier of
+ * at most 400 bytes each (RFC 5531 §8.2), each with its flavor and length.
+ */
+export const MAX_RPC_HEADER_BYTES = 24 + 2 * (8 + MAX_AUTH_BYTES);
 
 export interface DecodedHeader {
   readonly header: RpcHeader;

@@ -32,7 +32,12 @@ import { LearnedPorts, portQueryOf, portsInReply, PORTMAPPER_PROGRAM, type Learn
 import { XidMatcher } from "./xid-matching.js";
 
 export interface RpcSink {
-  /** Every RPC message, in the order its last byte was seen (frame order). record = the whole RPC message bytes (no record marks), valid only during the call. */
+  /**
+   * Every RPC message, in the order its last byte was seen (frame order). record =
+   * the RPC message bytes (no record marks), valid only during the call: the whole
+   * message, or less when it was not all captured (truncatedAt says where the loss
+   * is) or when the pipeline keeps only a prefix of records (PipelineOptions.recordPrefix).
+   */
   message(msg: RpcMessage, record: Uint8Array, truncatedAt: number | null): void;
   /** An exchange is final: its reply arrived, or its call was evicted / timed out / left unanswered at finish. Called exactly once per exchange, after message() for the message that resolved it. */
   exchangeResolved(ex: Exchange): void;
@@ -177,6 +182,15 @@ function newDirProbe(): DirProbe {
   return { atStart: true, seen: false, held: [], heldBytes: 0, dropped: 0, droppedFrame: 0 };
 }
 
+export interface PipelineOptions {
+  /**
+   * Keep only this many bytes of each TCP record that spans segments, for consumers
+   * that read headers (and a status word) but no bodies: the rest is counted, not
+   * copied. Records on the portmapper port are always kept whole (their ports are learned).
+   */
+  readonly recordPrefix?: number;
+}
+
 export class RpcPipeline implements TransportSink {
   private readonly matcher: XidMatcher;
   private readonly framings: StreamFraming[] = [];
@@ -199,7 +213,11 @@ export class RpcPipeline implements TransportSink {
     zeroLengthFragments: 0, udpNotRpc: 0, encryptedBytes: 0, frameIssues: 0,
   };
 
-  constructor(readonly limits: Limits, private readonly sink: RpcSink) {
+  /** See PipelineOptions.recordPrefix. */
+  readonly recordPrefix: number;
+
+  constructor(readonly limits: Limits, private readonly sink: RpcSink, options: PipelineOptions = {}) {
+    this.recordPrefix = Math.max(0, options.recordPrefix ?? Number.MAX_SAFE_INTEGER);
     this.matcher = new XidMatcher(limits);
     // Record buffers over all connections share the capture layer's total buffering limit.
     this.budget = new BufferBudget(limits.maxTcpBufferedTotal);
@@ -284,7 +302,7 @@ export class RpcPipeline implements TransportSink {
       frames = [d.frame];
     }
     this.handleMessage("udp", null, d.src, d.dst, d.sport, d.dport, d.frame, frames, d.tsSec, d.tsNsec,
-      payload, payload.length + d.missingBytes);
+      payload, payload.length + d.missingBytes, d.missingBytes > 0 ? payload.length : null);
   }
 
   tcpData(chunk: TcpChunk): void {
@@ -381,6 +399,7 @@ export class RpcPipeline implements TransportSink {
   handleMessage(
     transport: "tcp" | "udp", connId: number | null, src: string, dst: string, sport: number, dport: number,
     frame: number, frames: number[], tsSec: number, tsNsec: number, record: Uint8Array, declaredLength: number,
+    truncatedAt: number | null,
   ): RpcMessage {
     const decoded = headerOrMalformed(record, declaredLength);
     const ok = !(decoded instanceof Malformed);
@@ -389,7 +408,6 @@ export class RpcPipeline implements TransportSink {
       src, dst, sport, dport, length: declaredLength, header: ok ? decoded : null, issues: NO_ISSUES, exchange: null,
     };
     this.c.messages++;
-    const truncatedAt = record.length < declaredLength ? record.length : null;
     if (truncatedAt !== null) this.c.truncated++;
     if (!ok) {
       this.c.malformed++;
@@ -605,6 +623,9 @@ export class RpcPipeline implements TransportSink {
 
 // ── ONC-RPC over a byte stream ────────────────────────────────────────────────
 
+/** rpcbind / portmapper (RFC 1833). */
+const PORTMAPPER_PORT = 111;
+
 class OncRpcFraming implements StreamFraming {
   readonly name = "onc-rpc";
   constructor(private readonly pipeline: RpcPipeline) {}
@@ -648,9 +669,12 @@ class OncRpcStream implements StreamHandler {
       const word = (at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
       return word(off + 8) === 0 && word(off + 12) !== 2 ? "no" : v;
     };
+    // Portmapper replies are read whole (the ports they hand out are learned).
+    const portmapper = conn.aPort === PORTMAPPER_PORT || conn.bPort === PORTMAPPER_PORT;
+    const keep = portmapper ? Number.MAX_SAFE_INTEGER : pipeline.recordPrefix;
     this.markers = [
-      new RecordMarker(limits, this.handlerFor(0), check, pipeline.recordBudget),
-      new RecordMarker(limits, this.handlerFor(1), check, pipeline.recordBudget),
+      new RecordMarker(limits, this.handlerFor(0), check, pipeline.recordBudget, keep),
+      new RecordMarker(limits, this.handlerFor(1), check, pipeline.recordBudget, keep),
     ];
   }
 
@@ -664,7 +688,7 @@ class OncRpcStream implements StreamHandler {
     return {
       record: (ev: RecordEvent) => {
         const msg = pipeline.handleMessage("tcp", conn.id, src, dst, sport, dport, ev.frame, ev.frames,
-          ev.tsSec, ev.tsNsec, ev.bytes, ev.length);
+          ev.tsSec, ev.tsNsec, ev.bytes, ev.length, ev.truncatedAt);
         this.afterMessage(msg, ev.bytes);
       },
       issue: (code, frame, detail, bytes) => {

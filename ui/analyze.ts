@@ -62,6 +62,12 @@ export interface AnalyzeOptions {
   readonly onProgress?: (bytesRead: number, totalBytes: number | null) => void;
   /** Give the event loop a turn after each batch of frames (the TUI loads in the background). */
   readonly yieldBetweenBatches?: boolean;
+  /**
+   * Consumers read no more than this many bytes of a record (headers, a status
+   * word): longer records spanning segments are handed on cut there (see
+   * PipelineOptions.recordPrefix). Only without body decoding.
+   */
+  readonly recordPrefix?: number;
   /** Extra framings (e.g. libvirt) to register on the pipeline. */
   readonly configurePipeline?: (pipeline: RpcPipeline) => void;
   /**
@@ -148,6 +154,9 @@ export async function analyzeCapture(
     streamIssue(issue) {
       handlers.streamIssue?.(issue);
     },
+  }, {
+    // A prefix only when no body is decoded (decodeProgram decodes some).
+    ...(options.recordPrefix !== undefined && !decodeBodies && !options.decodeProgram ? { recordPrefix: options.recordPrefix } : {}),
   });
   const libvirt = registerLibvirt(pipeline);
   options.configurePipeline?.(pipeline);

@@ -79,16 +79,39 @@ export class BodyStatusReader {
 
   constructor(private readonly registry: ProgramRegistry) {}
 
-  /** The body status name when it is an error (not 0), else null. */
-  read(call: RpcCall, reply: RpcReply, record: Uint8Array): string | null {
-    if (reply.status !== "SUCCESS") return null;
-    const def = this.registry.lookup(call.prog, call.vers, call.proc);
-    if (!def) return null;
+  /**
+   * How far into a reply's results any status word lies (its offset plus 4, over
+   * every procedure of the registry): records need to be kept no further than the
+   * header plus this for `read` to find every status.
+   */
+  furthestStatusEnd(): number {
+    let end = 0;
+    for (const prog of this.registry.knownPrograms()) {
+      for (const vers of this.registry.versionsOf(prog)) {
+        for (const def of this.registry.proceduresOf(prog, vers)) {
+          const plan = this.planOf(def);
+          if (plan) end = Math.max(end, plan.offset + 4);
+        }
+      }
+    }
+    return end;
+  }
+
+  private planOf(def: RegisteredProcedure): StatusPlan | null {
     let plan = this.plans.get(def);
     if (plan === undefined) {
       plan = planFor(def.result);
       this.plans.set(def, plan);
     }
+    return plan;
+  }
+
+  /** The body status name when it is an error (not 0), else null. */
+  read(call: RpcCall, reply: RpcReply, record: Uint8Array): string | null {
+    if (reply.status !== "SUCCESS") return null;
+    const def = this.registry.lookup(call.prog, call.vers, call.proc);
+    if (!def) return null;
+    const plan = this.planOf(def);
     if (!plan) return null;
     const at = reply.bodyOffset + plan.offset;
     if (at + 4 > record.length) return null;

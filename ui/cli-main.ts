@@ -21,6 +21,7 @@ import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
 import { MessageInfoContext } from "./message-info.js";
 import { isNfsContextProgram } from "../dissect/nfs-context.js";
+import { MAX_RPC_HEADER_BYTES } from "../dissect/rpc-header.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
 import {
   detachLibvirt, libvirtCsvRow, libvirtDetailLines, libvirtFilterBodies, libvirtFilterSubject, libvirtSummaryJson, libvirtSummaryLine,
@@ -151,7 +152,11 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   };
   const result = await analyzeCapture(
     sourceFor(file),
-    { limits: opts.limits, registry, decodeBodies, ...(infoCtx ? { decodeProgram: isNfsContextProgram } : {}) },
+    {
+      limits: opts.limits, registry, decodeBodies, ...(infoCtx ? { decodeProgram: isNfsContextProgram } : {}),
+      // The JSON line needs the header only: the rest of a long record is not copied.
+      ...(fastJson && !opts.verbose ? { recordPrefix: MAX_RPC_HEADER_BYTES } : {}),
+    },
     {
       message(m: AnalyzedMessage) {
         // The hot path of `summary --json`: no closure, no string per line.
@@ -243,7 +248,11 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
   const libvirtBodies = new Map<LibvirtExchange, { args: DecodedField | null; res: DecodedField | null }>();
   const result = await analyzeCapture(
     sourceFor(file),
-    { limits: opts.limits, registry, decodeBodies: filter?.needsBody ?? false },
+    {
+      limits: opts.limits, registry, decodeBodies: filter?.needsBody ?? false,
+      // The header and the body status word are all that is read of a record.
+      recordPrefix: MAX_RPC_HEADER_BYTES + statusReader.furthestStatusEnd(),
+    },
     {
       message(m, record) {
         const ex = m.msg.exchange;

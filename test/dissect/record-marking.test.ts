@@ -6,7 +6,10 @@ import { checkRecordStart } from "../../dissect/rpc-heuristics.js";
 import { authSys, call, concat, fragments, record, reply, u32 } from "./helpers.js";
 
 interface Out {
-  records: { bytes: number[]; length: number; truncatedAt: number | null; frames: number[]; frame: number; fragments: number; view: boolean }[];
+  records: {
+    bytes: number[]; length: number; truncatedAt: number | null; elided: number; frames: number[]; frame: number;
+    fragments: number; view: boolean;
+  }[];
   issues: { code: string; frame: number; bytes: number; detail: string }[];
   stats: MarkerStats;
 }
@@ -15,7 +18,7 @@ function seg(frame: number, bytes: Uint8Array, opts: Partial<StreamSegment> = {}
   return { frame, tsSec: frame, tsNsec: 0, bytes, gapBefore: 0, midstream: false, truncatedAfter: 0, ...opts };
 }
 
-function run(segs: StreamSegment[], limits: Limits = DEFAULT_LIMITS, budget?: BufferBudget): Out {
+function run(segs: StreamSegment[], limits: Limits = DEFAULT_LIMITS, budget?: BufferBudget, keepPrefix?: number): Out {
   const out: Out = { records: [], issues: [], stats: undefined as unknown as MarkerStats };
   const sources = new Set(segs.map((s) => s.bytes.buffer));
   const marker = new RecordMarker(
@@ -23,7 +26,7 @@ function run(segs: StreamSegment[], limits: Limits = DEFAULT_LIMITS, budget?: Bu
     {
       record(ev) {
         out.records.push({
-          bytes: Array.from(ev.bytes), length: ev.length, truncatedAt: ev.truncatedAt, frames: [...ev.frames],
+          bytes: Array.from(ev.bytes), length: ev.length, truncatedAt: ev.truncatedAt, elided: ev.elided, frames: [...ev.frames],
           frame: ev.frame, fragments: ev.fragments, view: sources.has(ev.bytes.buffer),
         });
       },
@@ -33,6 +36,7 @@ function run(segs: StreamSegment[], limits: Limits = DEFAULT_LIMITS, budget?: Bu
     },
     (b, off, end) => checkRecordStart(b, off, end, limits.maxRecordBytes, true),
     budget,
+    keepPrefix,
   );
   for (const s of segs) marker.push(s);
   marker.close(segs.length ? segs[segs.length - 1]!.frame : 0, "end");
@@ -43,7 +47,7 @@ function run(segs: StreamSegment[], limits: Limits = DEFAULT_LIMITS, budget?: Bu
 /** Every received byte is accounted for. */
 function expectAccounted(stats: MarkerStats): void {
   expect(stats.received).toBe(
-    stats.delivered + stats.lostAfterHole + stats.markBytes + stats.skippedResync + stats.skippedTooLong + stats.partialMarkBytes,
+    stats.delivered + stats.elided + stats.lostAfterHole + stats.markBytes + stats.skippedResync + stats.skippedTooLong + stats.partialMarkBytes,
   );
 }
 
@@ -152,6 +156,37 @@ describe("record marking: chunks in → records out", () => {
     expect(out.issues[0]!.detail).toContain("budget");
     expect(out.records.map((r) => r.bytes)).toEqual([Array.from(C1)]);
     expect(budget.used).toBe(0);
+  });
+});
+
+describe("record marking: keeping only a prefix of records", () => {
+  const big = call({ xid: 9, args: Array.from({ length: 400 }, (_, i) => i & 0xff) });
+
+  it("keeps the first bytes of a record over several chunks, counts the rest, and stays in step", () => {
+    const stream = concat(record(big), record(C1));
+    for (const cut of [10, 40, 100, 300]) {
+      const out = run([seg(1, stream.slice(0, cut)), seg(2, stream.slice(cut))], DEFAULT_LIMITS, undefined, 64);
+      expect(out.records.map((r) => [r.bytes.length, r.length, r.elided, r.truncatedAt]), `cut ${cut}`)
+        .toEqual([[64, big.length, big.length - 64, null], [C1.length, C1.length, 0, null]]);
+      expect(out.records[0]!.bytes).toEqual(Array.from(big.slice(0, 64)));
+      expect(out.records[0]!.frames).toEqual([1, 2]);
+      expect(out.stats.elided).toBe(big.length - 64);
+      expectAccounted(out.stats);
+    }
+  });
+
+  it("hands on a record inside one chunk whole (a view costs nothing)", () => {
+    const out = run([seg(1, record(big))], DEFAULT_LIMITS, undefined, 64);
+    expect(out.records[0]).toMatchObject({ elided: 0, view: true, length: big.length });
+    expect(out.records[0]!.bytes).toHaveLength(big.length);
+  });
+
+  it("a loss after the kept prefix truncates the record where the loss is, not where keeping stopped", () => {
+    const r = record(big);
+    const out = run([seg(1, r.slice(0, 200)), seg(2, r.slice(250), { gapBefore: 50 })], DEFAULT_LIMITS, undefined, 64);
+    expect(out.records[0]).toMatchObject({ truncatedAt: 196, length: big.length });
+    expect(out.records[0]!.bytes).toHaveLength(64);
+    expectAccounted(out.stats);
   });
 });
 

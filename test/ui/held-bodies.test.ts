@@ -46,3 +46,20 @@ describe("bodies of calls written after their replies", () => {
     expect(wrong.slice(0, 3)).toEqual([]);
   });
 });
+
+describe("records kept only as far as the header (summary --json, stats)", () => {
+  it("give the same lines as records kept whole (summary --json -V, bodies left out)", () => {
+    const brief = runCli(["summary", "--json", capture]).stdout.toString("utf8").trim().split("\n");
+    const full = runCli(["summary", "--json", "-V", capture]).stdout.toString("utf8").trim().split("\n");
+    expect(brief.length).toBe(full.length);
+    expect(brief.length).toBe(8000);
+    const stripped = full.map((line) => {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      delete o["args"];
+      delete o["res"];
+      delete o["info"];
+      return JSON.stringify(o);
+    });
+    expect(brief.map((l) => JSON.stringify(JSON.parse(l)))).toEqual(stripped);
+  });
+});
