@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { CaptureError } from "../capture/frame.js";
+import { SchemaError } from "../dissect/xdr/schema-error.js";
 import { DEFAULT_LIMITS } from "../capture/limits.js";
 import { analyzeCapture, detachAnalyzed, InputError, type AnalyzedMessage } from "./analyze.js";
 import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type CommonOptions } from "./cli-options.js";
@@ -410,12 +411,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-export function errorLine(err: unknown): string | null {
-  if (err instanceof UsageError || err instanceof InputError) return err.message;
-  if (err instanceof CaptureError) return err.message;
-  if (err instanceof FilterError) return `bad filter: ${err.message}`;
-  if (err instanceof Error && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) return err.message;
-  if (err instanceof Error && err.name === "SchemaError") return err.message;
+/**
+ * What to tell the user about an error that is theirs, not ours, one line per
+ * problem (a specification can hold several, each at its file:line:col); null
+ * for a bug.
+ */
+export function errorLines(err: unknown): string[] | null {
+  if (err instanceof UsageError || err instanceof InputError) return [err.message];
+  if (err instanceof CaptureError) return [err.message];
+  if (err instanceof FilterError) return [`bad filter: ${err.message}`];
+  if (err instanceof Error && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) return [err.message];
+  if (err instanceof SchemaError) return err.errors.map((e) => e.located);
   return null;
 }
 

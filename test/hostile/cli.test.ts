@@ -91,9 +91,18 @@ describe("bad command-line input: one line on stderr, exit status 2", () => {
     expectUsageError(["summary", "--spec", self, CAPTURE],
       `${self}:2:1: type 'node' contains itself (node → node) without '*' or '<>': its size would be infinite`);
     expectUsageError(["summary", "--spec", join(dir, "missing.x"), CAPTURE], /missing\.x:1:1: cannot read specification: ENOENT/);
-    // Several errors in one file are still one line (newlines escaped).
-    const many = file("many.x", "struct a { int x };\nstruct b { int y };\nstruct c { zzz q; };\n");
-    expectUsageError(["summary", "--spec", many, CAPTURE], /many\.x:1:18: .*\\n.*many\.x:2/);
+  });
+
+  it("a .x with several errors: one located line each, as a compiler prints them", () => {
+    const many = file("many.x", "struct a { int x; };\nstruct a { int y; };\ntypedef zork q;\n");
+    const r = runCli(["summary", "--spec", many, CAPTURE]);
+    expect(r.status).toBe(2);
+    expect(r.stdout.length).toBe(0);
+    expect(r.stderr.split("\n")).toEqual([
+      `rpcscope: ${many}:2:1: duplicate definition of 'a' (first defined at ${many}:1:1)`,
+      `rpcscope: ${many}:3:9: undefined type 'zork'`,
+      "",
+    ]);
   });
 
   it("--define malformed", () => {
