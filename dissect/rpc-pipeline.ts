@@ -453,7 +453,7 @@ export class RpcPipeline implements TransportSink {
   private flushResolved(): void {
     const done = this.matcher.takeResolved();
     if (!done) return;
-    for (const ex of done) this.sink.exchangeResolved(ex);
+    for (let i = 0; i < done.length; i++) this.sink.exchangeResolved(done[i]!);
   }
 
   private forward(st: ConnState, chunk: TcpChunk): void {

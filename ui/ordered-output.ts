@@ -72,6 +72,11 @@ export class OrderedOutput<T> {
 /** Final: its reply was seen, or matching gave the call up (the issue says so). */
 function isResolved(ex: AnyExchange): boolean {
   if (ex.reply !== null) return true;
-  for (const i of ex.issues) if (i.code === "unanswered" || i.code === "pending-evicted") return true;
+  // Indexed, not for…of: this runs for every held line, and the iterator was not always optimised away.
+  const issues = ex.issues;
+  for (let k = 0; k < issues.length; k++) {
+    const code = issues[k]!.code;
+    if (code === "unanswered" || code === "pending-evicted") return true;
+  }
   return false;
 }
