@@ -4,18 +4,20 @@
  * 2. each directory in RPCSCOPE_SPEC_PATH (colon-separated; a directory's `*.x`
  *    files load together, so they may use each other's types),
  * 3. the `--spec` files (together, in the order given).
- * Later sources override earlier ones for the same (program, version). A quoted
- * `#include "file"` in a user spec is followed (relative to the including file)
- * when that file is not loaded already, as cpp would for rpcgen.
+ * Later sources override earlier ones for the same (program, version). libvirt's
+ * shipped C-header constants fill in names that neither `--define` nor the files
+ * define (LoadOptions.headerConstants). A quoted `#include "file"` in a user spec
+ * is followed (relative to the including file) when that file is not loaded
+ * already, as cpp would for rpcgen.
  * Errors are thrown as SchemaError (file:line:col).
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProgramRegistry } from "../dissect/registry.js";
-import { addSchemaWithLibvirt, registerLibvirtBuiltins, withLibvirtDefines } from "../dissect/libvirt/index.js";
+import { LIBVIRT_DEFINES, addSchemaWithLibvirt, registerLibvirtBuiltins } from "../dissect/libvirt/index.js";
 import { compileSchema, type SourceText } from "../dissect/xdr/load-schema.js";
-import type { Schema } from "../dissect/xdr/schema.js";
+import type { LoadOptions, Schema } from "../dissect/xdr/schema.js";
 import { SchemaError } from "../dissect/xdr/schema-error.js";
 
 export interface LoadRegistryOptions {
@@ -32,30 +34,38 @@ const MAX_INCLUDED_FILES = 256;
 
 export async function loadRegistry(options: LoadRegistryOptions): Promise<ProgramRegistry> {
   const registry = new ProgramRegistry();
-  // libvirt's .x files take constants from C headers; ours ship (a --define still wins).
-  const defines = withLibvirtDefines(options.defines);
+  const load = loadOptions(options.defines);
   registerLibvirtBuiltins(registry);
   const builtinDir = options.builtinDir ?? builtinSpecDir();
   for (const path of listSpecFiles(builtinDir)) {
-    addSchemaWithLibvirt(registry, loadGroup([path], defines, false), { source: "builtin" });
+    addSchemaWithLibvirt(registry, loadGroup([path], load, false), { source: "builtin" });
   }
   for (const dir of (options.specPathEnv ?? "").split(":")) {
     if (!dir || !isDirectory(dir)) continue;
     const files = listSpecFiles(dir);
-    if (files.length) addSchemaWithLibvirt(registry, loadGroup(files, defines, true), { source: "user" });
+    if (files.length) addSchemaWithLibvirt(registry, loadGroup(files, load, true), { source: "user" });
   }
   if (options.userSpecs.length) {
-    addSchemaWithLibvirt(registry, loadGroup(options.userSpecs, defines, true), { source: "user" });
+    addSchemaWithLibvirt(registry, loadGroup(options.userSpecs, load, true), { source: "user" });
   }
   return registry;
 }
 
-/** Loads files as one schema (following `#include "…"` when asked); throws SchemaError. */
+/** Loads files as one schema, as loadRegistry loads `--spec` files; throws SchemaError. */
 export function loadSpecFiles(paths: readonly string[], defines: ReadonlyMap<string, number>): Schema {
-  return loadGroup(paths, defines, true);
+  return loadGroup(paths, loadOptions(defines), true);
 }
 
-function loadGroup(paths: readonly string[], defines: ReadonlyMap<string, number>, followIncludes: boolean): Schema {
+/**
+ * libvirt's .x files take constants from C headers; ours ship as header constants,
+ * not as defines, so the files' own `%#define`s win over them (and a --define over both).
+ */
+function loadOptions(defines: ReadonlyMap<string, number>): LoadOptions {
+  return { defines, headerConstants: LIBVIRT_DEFINES };
+}
+
+/** Loads files as one schema (following `#include "…"` when asked); throws SchemaError. */
+function loadGroup(paths: readonly string[], options: LoadOptions, followIncludes: boolean): Schema {
   const sources: SourceText[] = [];
   const seen = new Set<string>();
   const add = (path: string, from?: { file: string; line: number; col: number }): void => {
@@ -74,7 +84,7 @@ function loadGroup(paths: readonly string[], defines: ReadonlyMap<string, number
   };
   for (const p of paths) add(p);
   for (let round = 0; followIncludes; round++) {
-    const result = compileSchema(sources, { defines });
+    const result = compileSchema(sources, options);
     let added = false;
     for (const file of result.files) {
       for (const inc of file.includes) {
@@ -93,7 +103,7 @@ function loadGroup(paths: readonly string[], defines: ReadonlyMap<string, number
       return result.schema;
     }
   }
-  const result = compileSchema(sources, { defines });
+  const result = compileSchema(sources, options);
   if (!result.schema) throw SchemaError.combine(result.errors);
   return result.schema;
 }

@@ -19,7 +19,6 @@ import type { ProgramRegistry, RegisteredProcedure, SpecSource } from "../regist
 import type { SourcePos, XdrType } from "../xdr-types.js";
 import type { Schema } from "../xdr/schema.js";
 import { libvirtBuiltinSchema } from "./builtin-spec.js";
-import { LIBVIRT_DEFINES } from "./constants.js";
 
 export interface LibvirtProgramBinding {
   readonly prog: number;
@@ -124,13 +123,6 @@ export function libvirtBodyType(def: RegisteredProcedure, role: "args" | "msg" |
   if (role === "ret") return def.result;
   const i = def.argNames.indexOf(role);
   return i < 0 ? undefined : def.args[i];
-}
-
-/** Defines for loading `.x` files: libvirt's C-header constants, overridden by the user's own `--define`s. */
-export function withLibvirtDefines(defines: ReadonlyMap<string, number>): ReadonlyMap<string, number> {
-  const merged = new Map(LIBVIRT_DEFINES);
-  for (const [name, value] of defines) merged.set(name, value);
-  return merged;
 }
 
 /**

@@ -83,8 +83,10 @@ const TYPED_PARAM_TYPES: readonly (readonly [string, number])[] = [
  * parameter unions on the per-API enums (virSchedParameterType,
  * virBlkioParameterType, virMemoryParameterType); libvirt-domain.h still defines
  * those names as aliases of the VIR_TYPED_PARAM_* values, so they are here too and
- * the .x files of older releases load as well. A `.x` that defines one of these
- * names itself wins over this table.
+ * the .x files of older releases load as well. Loaders pass this table as
+ * LoadOptions.headerConstants, not as defines: a `.x` that defines one of these
+ * names itself (const, enum member, #define or %#define) wins over it, and so
+ * does a `--define`.
  */
 export const LIBVIRT_DEFINES: ReadonlyMap<string, number> = new Map([
   ["VIR_UUID_BUFLEN", 16],

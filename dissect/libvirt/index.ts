@@ -8,7 +8,7 @@ export { LibvirtFramer, type FramerIssueCode, type FramerStats, type LibvirtFram
 export { LibvirtMatcher, type LibvirtMatchCounts } from "./matching.js";
 export { LibvirtFraming, registerLibvirt, type LibvirtCounts, type LibvirtOptions } from "./libvirt-framing.js";
 export {
-  addSchemaWithLibvirt, bindLibvirtProcedures, libvirtBodyType, registerLibvirtBuiltins, withLibvirtDefines,
+  addSchemaWithLibvirt, bindLibvirtProcedures, libvirtBodyType, registerLibvirtBuiltins,
   type LibvirtProgramBinding,
 } from "./binding.js";
 export { decodeLibvirtBody, type LibvirtBodyDecode, type LibvirtBodyRole } from "./body.js";

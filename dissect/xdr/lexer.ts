@@ -7,8 +7,10 @@
  * - `#` directives. Conditionals (`#if/#ifdef/#ifndef/#elif/#else/#endif`) are
  *   honoured because real files depend on them (glibc's yp.x keeps two field
  *   orders under `#ifdef STUPID_SUN_BUG`); macros given as `defines` (rpcgen's -D)
- *   count as defined. `#define NAME <number>` is recorded as a constant, `#include
- *   "file"` is recorded for the loader to resolve; any other directive is ignored.
+ *   count as defined, and so do `headerConstants` (values shipped for C headers)
+ *   until the file defines the name itself. `#define NAME <number>` is recorded
+ *   as a constant, `#include "file"` is recorded for the loader to resolve; any
+ *   other directive is ignored.
  * - C and C++ comments.
  *
  * Positions are 1-based line and column; a tab counts as one column.
@@ -79,11 +81,17 @@ export function lex(
   text: string,
   defines: ReadonlyMap<string, number>,
   errors: SchemaError[],
+  headerConstants: ReadonlyMap<string, number> = new Map(),
 ): LexResult {
   const tokens: Token[] = [];
   const includes: IncludeDirective[] = [];
   const macros: MacroDefinition[] = [];
-  const macroValues = new Map<string, number>(defines);
+  // One map for `#if` and `%#define` expressions; `fromHeader` marks the values any
+  // definition in the file may still replace (a -D only yields to a `#define`, as in cpp).
+  const macroValues = new Map<string, number>(headerConstants);
+  for (const [name, value] of defines) macroValues.set(name, value);
+  const fromHeader = new Set<string>();
+  for (const name of headerConstants.keys()) if (!defines.has(name)) fromHeader.add(name);
   const conditionals: Conditional[] = [];
   let active = true;
 
@@ -208,12 +216,16 @@ export function lex(
       const body = d[3]!.trim();
       const value = d[2] ? undefined : parseCNumber(body) ?? macroValues.get(body);
       macroValues.set(macro, value ?? 1);
+      fromHeader.delete(macro);
       if (value !== undefined && parseCNumber(body) !== undefined) {
         macros.push({ name: macro, value, pos: hashPos, passThrough: false });
       }
     } else if (name === "undef") {
       const id = /^[A-Za-z_]\w*/.exec(rest)?.[0];
-      if (id) macroValues.delete(id);
+      if (id) {
+        macroValues.delete(id);
+        fromHeader.delete(id);
+      }
     } else if (name === "include") {
       const inc = /^"([^"]+)"/.exec(rest);
       if (inc) includes.push({ path: inc[1]!, pos: hashPos });
@@ -234,7 +246,10 @@ export function lex(
     if (!d) return;
     const value = evaluatePreprocessorExpression(d[2]!, macroValues, true);
     if (value === undefined) return;
-    if (!macroValues.has(d[1]!)) macroValues.set(d[1]!, value);
+    if (!macroValues.has(d[1]!) || fromHeader.has(d[1]!)) {
+      macroValues.set(d[1]!, value);
+      fromHeader.delete(d[1]!);
+    }
     macros.push({ name: d[1]!, value, pos, passThrough: true });
   };
 

@@ -27,6 +27,7 @@ export function compileSchema(sources: readonly SourceText[], options: LoadOptio
   const maxErrors = options.maxErrors ?? 20;
   const parseOptions = {
     ...(options.defines ? { defines: options.defines } : {}),
+    ...(options.headerConstants ? { headerConstants: options.headerConstants } : {}),
     maxErrors,
     maxNesting: options.maxSchemaDepth ?? 64,
   };

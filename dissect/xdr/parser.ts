@@ -22,6 +22,8 @@ import { SchemaError } from "./schema-error.js";
 export interface ParseOptions {
   /** rpcgen -D macros: visible to `#if`/`#ifdef`. */
   readonly defines?: ReadonlyMap<string, number>;
+  /** Shipped header values: visible to `#if` when neither `defines` nor the file defines the name. */
+  readonly headerConstants?: ReadonlyMap<string, number>;
   /** Stop after this many errors (default 20). */
   readonly maxErrors?: number;
   /** Deepest nesting of inline struct/union/enum bodies (default 64). */
@@ -40,7 +42,7 @@ export function parseSpecFile(
   errors: SchemaError[],
   options: ParseOptions = {},
 ): SpecFile {
-  const lexed = lex(path, text, options.defines ?? new Map(), errors);
+  const lexed = lex(path, text, options.defines ?? new Map(), errors, options.headerConstants);
   const parser = new Parser(lexed.tokens, errors, options.maxErrors ?? 20, options.maxNesting ?? 64);
   const definitions = parser.specification();
   return { path, definitions, includes: lexed.includes, macros: lexed.macros };

@@ -3,8 +3,10 @@
  *
  * - Names may be used before they are defined (forward references), across files.
  * - Constants: decimal, hex, octal, negative, defined by other constants, enum
- *   members usable as constants and case labels; `defines` (rpcgen -D) fill in
- *   the ones C headers provide; TRUE/FALSE are built in (RFC 4506 §4.4).
+ *   members usable as constants and case labels. A name none of the files
+ *   defines with const, enum or `#define` is looked up in `defines` (rpcgen -D),
+ *   then the files' `%#define`s, then `headerConstants` (values shipped for C
+ *   headers), then TRUE/FALSE (built in, RFC 4506 §4.4).
  * - Named types become `{kind: "ref"}` descriptors whose target is looked up
  *   lazily, so recursive types (linked lists through `*`) are representable.
  * - Errors: undefined names, duplicates (with where the other one is), a type that
@@ -109,14 +111,16 @@ class Resolver {
   private readonly evaluating = new Set<string>();
   private readonly reported = new Set<string>();
   private readonly pendingUnions: PendingUnion[] = [];
-  /** `%#define` values: the last resort before reporting a name undefined. */
+  /** `%#define` values: below `defines`, above `headerConstants`. */
   private readonly passThrough = new Map<string, number>();
   private readonly defines: ReadonlyMap<string, number>;
+  private readonly headerConstants: ReadonlyMap<string, number>;
   private readonly maxErrors: number;
   private readonly maxDepth: number;
 
   constructor(options: LoadOptions, private readonly errors: SchemaError[]) {
     this.defines = options.defines ?? new Map();
+    this.headerConstants = options.headerConstants ?? new Map();
     this.maxErrors = options.maxErrors ?? 20;
     this.maxDepth = options.maxSchemaDepth ?? 64;
   }
@@ -236,7 +240,9 @@ class Resolver {
     if (cached !== undefined) return cached;
     const entry = this.values.get(name);
     if (!entry) {
-      const fromDefines = this.defines.get(name) ?? this.passThrough.get(name) ?? BUILTIN_CONSTANTS.get(name);
+      // A -D is substituted by cpp before the C compiler sees a %#define; shipped header values only fill gaps.
+      const fromDefines = this.defines.get(name) ?? this.passThrough.get(name) ?? this.headerConstants.get(name) ??
+        BUILTIN_CONSTANTS.get(name);
       if (fromDefines !== undefined) return fromDefines;
       if (this.types.has(name) || LIBRARY_TYPES.has(name)) {
         this.error(use, `'${name}' is a type, not a constant`);

@@ -46,8 +46,18 @@ export interface Schema {
 }
 
 export interface LoadOptions {
-  /** Constants the `.x` takes from C headers (rpcgen's -D); also visible to `#if`. */
+  /**
+   * The user's constants (rpcgen's -D), also visible to `#if`. They win over the
+   * file's `%#define` (cpp substitutes them before rpcgen sees the name), not over
+   * its `const`, enum members or `#define` (a later `#define` replaces a -D in cpp).
+   */
   readonly defines?: ReadonlyMap<string, number>;
+  /**
+   * Values shipped for names a `.x` takes from C headers it never includes for cpp
+   * (libvirt's LIBVIRT_DEFINES): the last resort before TRUE/FALSE, below anything
+   * the files define themselves and below `defines`; visible to `#if` the same way.
+   */
+  readonly headerConstants?: ReadonlyMap<string, number>;
   /** Stop collecting after this many errors (default 20). */
   readonly maxErrors?: number;
   /** Longest chain of constants defined by constants or typedefs of typedefs (default 64). */

@@ -4,7 +4,7 @@ import { ProgramRegistry } from "../../dissect/registry.js";
 import { compileSchema, loadSchema } from "../../dissect/xdr/load-schema.js";
 import { LIBVIRT_DEFINES } from "../../dissect/libvirt/constants.js";
 import {
-  bindLibvirtProcedures, libvirtBodyType, registerLibvirtBuiltins, withLibvirtDefines,
+  bindLibvirtProcedures, libvirtBodyType, registerLibvirtBuiltins,
 } from "../../dissect/libvirt/binding.js";
 import { libvirtBuiltinSchema } from "../../dissect/libvirt/builtin-spec.js";
 import type { XdrType } from "../../dissect/xdr-types.js";
@@ -100,7 +100,7 @@ describe("libvirt procedures bound by naming convention", () => {
       struct qemu_domain_monitor_command_ret { remote_nonnull_string result; };
       const QEMU_PROGRAM = 0x20008087; const QEMU_PROTOCOL_VERSION = 1;
       enum qemu_procedure { QEMU_PROC_DOMAIN_MONITOR_COMMAND = 1 };`;
-    const schema = loadSchema([{ path: "remote.x", text: remote }, { path: "qemu.x", text: qemu }], { defines: LIBVIRT_DEFINES });
+    const schema = loadSchema([{ path: "remote.x", text: remote }, { path: "qemu.x", text: qemu }], { headerConstants: LIBVIRT_DEFINES });
     const registry = new ProgramRegistry();
     const bound = bindLibvirtProcedures(schema, registry, { source: "user" });
     expect(bound.map((b) => b.programSpecName).sort()).toEqual(["QEMU_PROGRAM", "REMOTE_PROGRAM"]);
@@ -134,7 +134,7 @@ describe("libvirt procedures bound by naming convention", () => {
 describe("libvirt's .x conventions load without --define", () => {
   it("the fixture (%-lines, unsigned hyper, char arrays, VIR_* header constants, typed-param union) loads and binds", () => {
     const text = readFileSync(new URL("../../samples/libvirt/libvirt-fixture.x", import.meta.url), "utf8");
-    const result = compileSchema([{ path: "libvirt-fixture.x", text }], { defines: LIBVIRT_DEFINES });
+    const result = compileSchema([{ path: "libvirt-fixture.x", text }], { headerConstants: LIBVIRT_DEFINES });
     expect(result.errors.map((e) => e.message)).toEqual([]);
     const schema = result.schema!;
     expect(schema.constants.get("REMOTE_SECURITY_LABEL_MAX")).toBe(4097);
@@ -179,7 +179,7 @@ describe("libvirt's .x conventions load without --define", () => {
       "const BIG_PROTOCOL_VERSION = 1;",
       `enum big_procedure {\n${members.join(",\n\n")}\n};`,
     ].join("\n");
-    const schema = loadSchema([{ path: "big.x", text }], { defines: LIBVIRT_DEFINES });
+    const schema = loadSchema([{ path: "big.x", text }], { headerConstants: LIBVIRT_DEFINES });
     const header = schema.types.get("virNetMessageHeader");
     expect(header?.kind === "struct" && header.fields.map((f) => typeName(f.type))).toEqual(["uint", "uint", "int", "virNetMessageType", "uint", "virNetMessageStatus"]);
     const info = schema.types.get("big_node_get_info_ret");
@@ -199,7 +199,7 @@ describe("libvirt's .x conventions load without --define", () => {
       union("old_blkio_value", "VIR_DOMAIN_BLKIO_PARAM_"),
       union("old_memory_value", "VIR_DOMAIN_MEMORY_PARAM_"),
     ].join("\n");
-    const result = compileSchema([{ path: "old.x", text }], { defines: LIBVIRT_DEFINES });
+    const result = compileSchema([{ path: "old.x", text }], { headerConstants: LIBVIRT_DEFINES });
     expect(result.errors.map((e) => e.located)).toEqual([]);
     for (const name of ["old_sched_value", "old_blkio_value", "old_memory_value"]) {
       const u = result.schema!.types.get(name);
@@ -212,13 +212,18 @@ describe("libvirt's .x conventions load without --define", () => {
   });
 
   it("a user's --define wins over the shipped constants", () => {
-    const merged = withLibvirtDefines(new Map([["VIR_UUID_BUFLEN", 20], ["MY_OWN", 3]]));
-    expect([merged.get("VIR_UUID_BUFLEN"), merged.get("MY_OWN"), merged.get("VIR_TYPED_PARAM_STRING")]).toEqual([20, 3, 7]);
+    const text = "typedef opaque a[VIR_UUID_BUFLEN];\ntypedef opaque b[MY_OWN];\ntypedef opaque c[VIR_TYPED_PARAM_STRING];";
+    const schema = loadSchema([{ path: "d.x", text }], {
+      defines: new Map([["VIR_UUID_BUFLEN", 20], ["MY_OWN", 3]]), headerConstants: LIBVIRT_DEFINES,
+    });
+    expect(["a", "b", "c"].map((n) => schema.types.get(n))).toEqual(
+      [20, 3, 7].map((n) => ({ kind: "opaque", fixed: n, max: n })),
+    );
   });
 
   it("without LIBVIRT_DEFINES the header constants are reported as undefined", () => {
     const result = compileSchema([{ path: "u.x", text: "typedef opaque remote_uuid[VIR_UUID_BUFLEN];" }]);
     expect(result.errors.map((e) => e.detail)).toEqual([expect.stringContaining("undefined constant 'VIR_UUID_BUFLEN'")]);
-    expect(compileSchema([{ path: "u.x", text: "typedef opaque remote_uuid[VIR_UUID_BUFLEN];" }], { defines: LIBVIRT_DEFINES }).errors).toEqual([]);
+    expect(compileSchema([{ path: "u.x", text: "typedef opaque remote_uuid[VIR_UUID_BUFLEN];" }], { headerConstants: LIBVIRT_DEFINES }).errors).toEqual([]);
   });
 });

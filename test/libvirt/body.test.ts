@@ -25,7 +25,7 @@ enum remote_procedure { REMOTE_PROC_DOMAIN_GET_OS_TYPE = 19, REMOTE_PROC_DOMAIN_
 
 function registry(): ProgramRegistry {
   const r = new ProgramRegistry();
-  bindLibvirtProcedures(loadSchema([{ path: "r.x", text: SPEC }], { defines: LIBVIRT_DEFINES }), r, { source: "user" });
+  bindLibvirtProcedures(loadSchema([{ path: "r.x", text: SPEC }], { headerConstants: LIBVIRT_DEFINES }), r, { source: "user" });
   registerLibvirtBuiltins(r);
   return r;
 }
