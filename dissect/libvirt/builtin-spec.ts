@@ -75,7 +75,7 @@ let builtin: Schema | null = null;
 /** The built-in schema, compiled once. */
 export function libvirtBuiltinSchema(): Schema {
   if (!builtin) {
-    const result = compileSchema([{ path: LIBVIRT_BUILTIN_SPEC_PATH, text: LIBVIRT_BUILTIN_SPEC }], { defines: LIBVIRT_DEFINES });
+    const result = compileSchema([{ path: LIBVIRT_BUILTIN_SPEC_PATH, text: LIBVIRT_BUILTIN_SPEC }], { headerConstants: LIBVIRT_DEFINES });
     if (!result.schema) {
       throw new Error(`built-in libvirt spec does not load: ${result.errors.map((e) => e.message).join("; ")}`);
     }

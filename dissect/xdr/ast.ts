@@ -139,6 +139,6 @@ export interface MacroDefinition {
   readonly name: string;
   readonly value: number;
   readonly pos: SourcePos;
-  /** From a `%#define` (C pass-through): used only when nothing else defines the name. */
+  /** From a `%#define` (C pass-through): below the files' own definitions and --define, above shipped header constants. */
   readonly passThrough: boolean;
 }
