@@ -21,7 +21,7 @@ function plainAscii(s: string): boolean {
 }
 
 /** A JSON string literal for `s`, exactly as jsonSafeStringify writes it. */
-function writeJsonString(out: GrowingPieces, s: string): void {
+export function writeJsonString(out: GrowingPieces, s: string): void {
   if (plainAscii(s)) {
     out.room(s.length + 2);
     out.ascii(`"${s}"`);

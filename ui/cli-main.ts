@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS } from "../capture/limits.js";
 import { analyzeCapture, detachAnalyzed, InputError, type AnalyzedMessage } from "./analyze.js";
 import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type CommonOptions } from "./cli-options.js";
 import { GrowingPieces, LineBuilder, LineWriter } from "./line-writer.js";
-import { writeBodyJson } from "./body-json.js";
+import { writeBodyJson, writeJsonString } from "./body-json.js";
 import { OrderedOutput } from "./ordered-output.js";
 import { LineCache, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine } from "./summary-format.js";
 import { treeLines } from "./body-format.js";
@@ -118,6 +118,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   /** `,"args":…,"res":…,"info":…` as -V adds them to a JSON line, written now (the record is valid now). */
   const bodiesJson = (m: AnalyzedMessage, info: string): Uint8Array | null => {
     if (!m.args && !m.res && !info) return null;
+    // Opaque data doubles as hex; room for that at once spares growing step by step.
+    bodies.room(m.msg.length * 2 + 256);
     if (m.args) {
       bodies.room(8);
       bodies.ascii(',"args":');
@@ -131,7 +133,7 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     if (info) {
       bodies.room(8);
       bodies.ascii(',"info":');
-      bodies.utf8(jsonSafeStringify(info));
+      writeJsonString(bodies, info);
     }
     return bodies.take();
   };
@@ -167,7 +169,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
         }
         const info = infoCtx && m.msg.header ? infoCtx.info(m) : "";
         if (fastJson && ordered) {
-          ordered.push(m.msg, new JsonWithBodies(m, bodiesJson(m, info)));
+          const tail = bodiesJson(m, info);
+          ordered.push(m.msg, new JsonWithBodies(m, tail), tail?.length ?? 0);
           return;
         }
         if (ordered) {

@@ -202,26 +202,40 @@ export class GrowingPieces extends PieceBuffer {
 
   /** Bytes as lowercase hex digits. */
   hex(bytes: Uint8Array): void {
-    this.room(bytes.length * 2);
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i]!;
-      buf[pos++] = HEX_DIGIT[b >> 4]!;
-      buf[pos++] = HEX_DIGIT[b & 15]!;
+    const n = bytes.length;
+    this.room(n * 2);
+    if (n >= 64 && LITTLE_ENDIAN && (bytes.byteOffset & 1) === 0) {
+      // Bulk data (READ and WRITE payloads are most of a -V run): two bytes in, four
+      // digits out as one 32-bit word, then one copy; three times the byte loop's speed.
+      const pairs = n >> 1;
+      if (hexWords.length < pairs) hexWords = new Uint32Array(Math.max(pairs, hexWords.length * 2));
+      const words = hexWords;
+      const src = new Uint16Array(bytes.buffer, bytes.byteOffset, pairs);
+      for (let i = 0; i < pairs; i++) words[i] = HEX_PAIRS[src[i]!]!;
+      this.buf.set(new Uint8Array(words.buffer, 0, pairs * 4), this.pos);
+      this.pos += pairs * 4;
+      if ((n & 1) === 1) this.hexByte(bytes[n - 1]!);
+      return;
     }
-    this.pos = pos;
+    for (let i = 0; i < n; i++) this.hexByte(bytes[i]!);
+  }
+
+  private hexByte(b: number): void {
+    this.buf[this.pos++] = HEX_DIGIT[b >> 4]!;
+    this.buf[this.pos++] = HEX_DIGIT[b & 15]!;
   }
 
   get length(): number {
     return this.pos;
   }
 
-  /** A copy of the bytes written, and an empty buffer for the next piece. */
+  /** A copy of the bytes written (exactly their size), and an empty buffer for the next piece. */
   take(): Uint8Array {
-    const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
+    const n = this.pos;
     this.pos = 0;
+    // Not zero-filled first: every byte is written by the copy.
+    const out = Buffer.allocUnsafe(n);
+    this.buf.copy(out, 0, 0, n);
     // A buffer grown for one huge body is not kept for all the small ones after it.
     if (this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(4096);
     return out;
@@ -230,3 +244,23 @@ export class GrowingPieces extends PieceBuffer {
 
 /** ASCII codes of "0123456789abcdef". */
 const HEX_DIGIT = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * The four hex digits of every two bytes, as the 32-bit word whose memory holds
+ * them in order (little-endian: the first byte is the low half of the index).
+ */
+const HEX_PAIRS = (() => {
+  const table = new Uint32Array(65536);
+  for (let v = 0; v < 65536; v++) {
+    const first = v & 0xff;
+    const second = v >> 8;
+    table[v] = (HEX_DIGIT[first >> 4]! | (HEX_DIGIT[first & 15]! << 8) | (HEX_DIGIT[second >> 4]! << 16) |
+      (HEX_DIGIT[second & 15]! << 24)) >>> 0;
+  }
+  return table;
+})();
+
+/** Scratch words for GrowingPieces.hex, grown to the largest opaque seen. */
+let hexWords = new Uint32Array(1024);

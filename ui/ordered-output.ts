@@ -2,8 +2,9 @@
  * NDJSON wants every message in frame order, and a call's line names the frame of
  * its reply, which comes later. Lines are therefore held until the call at the head
  * of the queue is resolved (reply seen, evicted, timed out, or the capture ended).
- * The queue is bounded: past `maxHeld` lines the head is written as it stands (its
- * peer unknown so far), so memory never grows with the capture.
+ * The queue is bounded: past `maxHeld` lines, or `maxHeldBytes` of what the lines
+ * carry (decoded bodies with -V), the head is written as it stands (its peer
+ * unknown so far), so memory never grows with the capture.
  */
 import type { Exchange, LibvirtExchange, LibvirtMessage, RpcMessage } from "../dissect/rpc-types.js";
 
@@ -17,6 +18,8 @@ type AnyExchange = Exchange | LibvirtExchange;
 export class OrderedOutput<T> {
   private readonly msgs: HeldMessage[] = [];
   private readonly items: T[] = [];
+  private readonly sizes: number[] = [];
+  private heldBytes = 0;
   private head = 0;
   /** Lines written before their call was resolved because the queue was full. */
   forcedEarly = 0;
@@ -24,11 +27,15 @@ export class OrderedOutput<T> {
   constructor(
     private readonly emit: (item: T) => void,
     private readonly maxHeld = 50_000,
+    private readonly maxHeldBytes = 64 * 1024 * 1024,
   ) {}
 
-  push(msg: HeldMessage, item: T): void {
+  /** `bytes`: what holding the item costs beyond the message (its rendered body, say). */
+  push(msg: HeldMessage, item: T, bytes = 0): void {
     this.msgs.push(msg);
     this.items.push(item);
+    this.sizes.push(bytes);
+    this.heldBytes += bytes;
     this.flush();
   }
 
@@ -46,10 +53,11 @@ export class OrderedOutput<T> {
       const msg = msgs[this.head]!;
       const waiting = !all && msg.header?.kind === "call" && msg.exchange !== null && !isResolved(msg.exchange);
       if (waiting) {
-        if (msgs.length - this.head <= this.maxHeld) break;
+        if (msgs.length - this.head <= this.maxHeld && this.heldBytes <= this.maxHeldBytes) break;
         this.forcedEarly++;
       }
       const item = this.items[this.head]!;
+      this.heldBytes -= this.sizes[this.head]!;
       this.head++;
       this.emit(item);
     }
@@ -58,12 +66,14 @@ export class OrderedOutput<T> {
       if (this.head > 0) {
         msgs.length = 0;
         this.items.length = 0;
+        this.sizes.length = 0;
         this.head = 0;
       }
     } else if (this.head > 4096 && this.head * 2 > msgs.length) {
       // Drop written entries in blocks so the arrays do not shift on every line.
       this.msgs.splice(0, this.head);
       this.items.splice(0, this.head);
+      this.sizes.splice(0, this.head);
       this.head = 0;
     }
   }
