@@ -9,7 +9,7 @@ import { analyzeCapture } from "../../ui/analyze.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { namesFor } from "../../ui/names.js";
 import { LineCache, summaryJson, summaryJsonLine, summaryLine, writeRounded9 } from "../../ui/summary-format.js";
-import { LineBuilder } from "../../ui/line-writer.js";
+import { GrowingPieces, LineBuilder } from "../../ui/line-writer.js";
 import { jsonSafeStringify } from "../../ui/text-safety.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import type { AnalyzedMessage } from "../../ui/analyze.js";
@@ -94,6 +94,23 @@ describe("LineBuilder.int prints integers as String does", () => {
       const line = new LineBuilder(32);
       line.int(v);
       expect(line.text()).toBe(String(v));
+    }
+  });
+});
+
+describe("GrowingPieces.hex", () => {
+  it("writes what Buffer's hex encoding gives, for every length and alignment", () => {
+    const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 73 + 11) & 0xff);
+    for (const start of [0, 1, 2, 3]) {
+      for (const length of [0, 1, 2, 63, 64, 65, 127, 128, 200, 295]) {
+        const view = data.subarray(start, start + length);
+        const out = new GrowingPieces(8);
+        out.ascii("x");
+        out.room(1);
+        out.hex(view);
+        expect(Buffer.from(out.take()).toString("latin1"), `start ${start} length ${length}`)
+          .toBe(`x${Buffer.from(view).toString("hex")}`);
+      }
     }
   });
 });
