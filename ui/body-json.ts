@@ -24,10 +24,41 @@ function plainAscii(s: string): boolean {
 export function writeJsonString(out: GrowingPieces, s: string): void {
   if (plainAscii(s)) {
     out.room(s.length + 2);
-    out.ascii(`"${s}"`);
+    out.bytes(QUOTE_BYTE);
+    out.ascii(s);
+    out.bytes(QUOTE_BYTE);
     return;
   }
   out.utf8(jsonSafeStringify(s));
+}
+
+const QUOTE_BYTE = Uint8Array.of(QUOTE);
+
+/**
+ * JSON text of names that repeat from body to body (field names with their colon,
+ * enum names), encoded once. Bounded: a capture cannot make it grow without end.
+ */
+class NameBytes {
+  private readonly cache = new Map<string, Uint8Array>();
+  constructor(private readonly suffix: string) {}
+
+  get(name: string): Uint8Array {
+    let bytes = this.cache.get(name);
+    if (bytes === undefined) {
+      bytes = Buffer.from((plainAscii(name) ? `"${name}"` : jsonSafeStringify(name)) + this.suffix, "utf8");
+      if (this.cache.size >= 4096) this.cache.clear();
+      this.cache.set(name, bytes);
+    }
+    return bytes;
+  }
+}
+
+const KEYS = new NameBytes(":");
+const ENUM_NAMES = new NameBytes("");
+
+function writeName(out: GrowingPieces, bytes: Uint8Array): void {
+  out.room(bytes.length);
+  out.bytes(bytes);
 }
 
 /** A number as JSON.stringify writes it (NaN and ±Infinity as null, -0 as 0). */
@@ -53,7 +84,7 @@ export function writeBodyJson(out: GrowingPieces, value: DecodedValue): void {
       out.ascii(value.value ? "true" : "false");
       return;
     case "enum":
-      if (value.name !== null) writeJsonString(out, value.name);
+      if (value.name !== null) writeName(out, ENUM_NAMES.get(value.name));
       else writeJsonNumber(out, value.value);
       return;
     case "opaque":
@@ -142,9 +173,7 @@ export function writeBodyJson(out: GrowingPieces, value: DecodedValue): void {
 }
 
 function writeKey(out: GrowingPieces, name: string): void {
-  writeJsonString(out, name);
-  out.room(1);
-  out.ascii(":");
+  writeName(out, KEYS.get(name));
 }
 
 /** The JSON text of a value (for tests). */

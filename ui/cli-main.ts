@@ -170,7 +170,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
         const info = infoCtx && m.msg.header ? infoCtx.info(m) : "";
         if (fastJson && ordered) {
           const tail = bodiesJson(m, info);
-          ordered.push(m.msg, new JsonWithBodies(m, tail), tail?.length ?? 0);
+          // A large body keeps the whole buffer it was written in: that is what holding it costs.
+          ordered.push(m.msg, new JsonWithBodies(m, tail), tail?.buffer.byteLength ?? 0);
           return;
         }
         if (ordered) {

@@ -184,12 +184,11 @@ export class GrowingPieces extends PieceBuffer {
     super(size);
   }
 
-  /** Room for `n` more bytes. */
+  /** Room for `n` more bytes (an empty buffer grows to just that: the caller's estimate). */
   room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
+    const size = this.pos === 0 ? Math.ceil(n / 4096) * 4096 : Math.max(this.pos + n, this.buf.length * 2);
+    const grown = Buffer.allocUnsafeSlow(size);
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
   }
@@ -229,15 +228,21 @@ export class GrowingPieces extends PieceBuffer {
     return this.pos;
   }
 
-  /** A copy of the bytes written (exactly their size), and an empty buffer for the next piece. */
+  /**
+   * The bytes written, and an empty buffer for the next piece: a small piece is
+   * copied out; a large one keeps the buffer it was written in (no copy of a big
+   * body) and the next piece starts in a new one.
+   */
   take(): Uint8Array {
     const n = this.pos;
     this.pos = 0;
-    // Not zero-filled first: every byte is written by the copy.
-    const out = Buffer.allocUnsafe(n);
-    this.buf.copy(out, 0, 0, n);
-    // A buffer grown for one huge body is not kept for all the small ones after it.
-    if (this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(4096);
+    if (n >= 1024) {
+      const out = this.buf.subarray(0, n);
+      this.buf = Buffer.allocUnsafeSlow(4096);
+      return out;
+    }
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.buf[i]!;
     return out;
   }
 }
