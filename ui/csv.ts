@@ -79,6 +79,23 @@ export function csvHeader(): string {
   return csvRow(SUMMARY_CSV_COLUMNS);
 }
 
+/** What every summary row starts with, either protocol: where and when the message was, and its id (xid or serial). */
+export function csvMessageCells(
+  msg: { readonly frame: number; readonly src: string; readonly sport: number; readonly dst: string; readonly dport: number; readonly transport: string },
+  time: number, id: number | null,
+): string[] {
+  return [
+    csvNumber(msg.frame),
+    csvNumber(time, 6),
+    csvText(msg.src),
+    csvNumber(msg.sport),
+    csvText(msg.dst),
+    csvNumber(msg.dport),
+    csvText(msg.transport),
+    id === null ? "" : `0x${id.toString(16).padStart(8, "0")}`,
+  ];
+}
+
 /** One `summary --csv` row for a message (no line end). Body status needs decoded bodies. */
 export function summaryCsvRow(m: AnalyzedMessage, names: Names): string {
   const { msg } = m;
@@ -89,14 +106,7 @@ export function summaryCsvRow(m: AnalyzedMessage, names: Names): string {
   for (const i of msg.issues) issues.push(i.code);
   for (const i of m.bodyIssues) if (i.code !== "body-undecoded") issues.push(i.code);
   return csvRow([
-    csvNumber(msg.frame),
-    csvNumber(m.time, 6),
-    csvText(msg.src),
-    csvNumber(msg.sport),
-    csvText(msg.dst),
-    csvNumber(msg.dport),
-    csvText(msg.transport),
-    h ? `0x${h.xid.toString(16).padStart(8, "0")}` : "",
+    ...csvMessageCells(msg, m.time, h ? h.xid : null),
     h ? h.kind : "malformed",
     csvNumber(triple?.prog),
     csvNumber(triple?.vers),

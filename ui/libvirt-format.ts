@@ -13,7 +13,7 @@
  */
 import type { Limits } from "../capture/limits.js";
 import type { FilterSubject, NameLookup } from "./filter/fields.js";
-import { csvNumber, csvRow, csvText } from "./csv.js";
+import { csvMessageCells, csvNumber, csvRow, csvText } from "./csv.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
 import type { LibvirtHeader, LibvirtMessage } from "../dissect/rpc-types.js";
 import { detachDecoded, type DecodedField } from "../dissect/xdr-types.js";
@@ -234,14 +234,7 @@ export function libvirtCsvRow(m: AnalyzedLibvirtMessage, names: Names): string {
   if (m.body) for (const i of m.body.issues) if (i.code !== "body-undecoded") issues.push(i.code);
   const withStatus = h !== null && (h.kind === "reply" || h.kind === "stream");
   return csvRow([
-    csvNumber(msg.frame),
-    csvNumber(m.time, 6),
-    csvText(msg.src),
-    csvNumber(msg.sport),
-    csvText(msg.dst),
-    csvNumber(msg.dport),
-    csvText(msg.transport),
-    h ? `0x${h.serial.toString(16).padStart(8, "0")}` : "",
+    ...csvMessageCells(msg, m.time, h ? h.serial : null),
     h ? h.kind : "malformed",
     csvNumber(h?.prog),
     csvNumber(h?.vers),

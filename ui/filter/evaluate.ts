@@ -452,18 +452,28 @@ function compileProg(op: CompareOp, lit: Literal, regex: RegExp | null, num: Num
       return name !== undefined && t(name);
     };
   }
-  const word = literalText(lit);
-  let cachedNames: NameLookup | null = null;
-  let cachedNumber: number | undefined;
+  const isProgram = programTest(literalText(lit));
   return (s) => {
     const h = callHeaderOf(s);
-    if (!h) return false;
-    if (s.names !== cachedNames) {
-      cachedNames = s.names;
-      cachedNumber = s.names.programNumber(word);
+    return h !== null && isProgram(h.prog, s.names);
+  };
+}
+
+/**
+ * Whether a program number is the one a word names (its number as the names
+ * know it, or a name that matches). The word's number is looked up once per
+ * name table, not per message.
+ */
+function programTest(word: string): (prog: number, names: NameLookup) => boolean {
+  let cachedNames: NameLookup | null = null;
+  let cachedNumber: number | undefined;
+  return (prog, names) => {
+    if (names !== cachedNames) {
+      cachedNames = names;
+      cachedNumber = names.programNumber(word);
     }
-    if (cachedNumber !== undefined && h.prog === cachedNumber) return true;
-    const name = s.names.programName(h.prog);
+    if (cachedNumber !== undefined && prog === cachedNumber) return true;
+    const name = names.programName(prog);
     return name !== undefined && programNameMatches(name, word);
   };
 }
@@ -745,19 +755,10 @@ function compileLibvirtComparison(name: string, op: CompareOp, lit: Literal, reg
           return n !== undefined && t(n);
         };
       }
-      const word = literalText(lit);
-      let cachedNames: NameLookup | null = null;
-      let cachedNumber: number | undefined;
+      const isProgram = programTest(literalText(lit));
       return (lv, s) => {
         const h = libvirtHeaderOf(lv);
-        if (!h) return false;
-        if (s.names !== cachedNames) {
-          cachedNames = s.names;
-          cachedNumber = s.names.programNumber(word);
-        }
-        if (cachedNumber !== undefined && h.prog === cachedNumber) return true;
-        const n = s.names.programName(h.prog);
-        return n !== undefined && programNameMatches(n, word);
+        return h !== null && isProgram(h.prog, s.names);
       };
     }
     case "vers":
