@@ -1,6 +1,6 @@
 // Runs one rpcscope subcommand's run(argv) from dist/, as the CLI will once the
 // lead wires it: node test/live/entry.mjs capture -i lo … | interfaces | tui -i lo ….
-import { errorLine } from "../../dist/ui/cli-main.js";
+import { errorLines } from "../../dist/ui/cli-main.js";
 import { escapeForTerminal } from "../../dist/ui/text-safety.js";
 
 const [command = "", ...rest] = process.argv.slice(2);
@@ -22,9 +22,9 @@ main().then(
     process.exitCode = code;
   },
   (err) => {
-    const line = errorLine(err);
-    if (line !== null) {
-      process.stderr.write(`rpcscope: ${escapeForTerminal(line)}\n`);
+    const lines = errorLines(err);
+    if (lines !== null) {
+      for (const line of lines) process.stderr.write(`rpcscope: ${escapeForTerminal(line)}\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`rpcscope: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
