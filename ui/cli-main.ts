@@ -90,6 +90,7 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
           if (text !== null) out.line(text);
         } else if (item instanceof JsonWithBodies) {
           writeJsonLine(item.m, item.tail);
+          if (item.tail) bodies.recycle(item.tail);
         } else {
           writeJsonLine(item, null);
         }

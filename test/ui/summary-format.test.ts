@@ -114,3 +114,27 @@ describe("GrowingPieces.hex", () => {
     }
   });
 });
+
+describe("GrowingPieces.recycle", () => {
+  it("reuses a written piece's buffer for a later one, and never one still held", () => {
+    const out = new GrowingPieces();
+    const piece = (fill: number, n: number): Uint8Array => {
+      out.room(n);
+      out.bytes(new Uint8Array(n).fill(fill));
+      return out.take();
+    };
+    const first = piece(1, 5000);
+    const held = piece(2, 5000);
+    out.recycle(first);
+    const third = piece(3, 5000);
+    // The recycled buffer serves again; the piece still held keeps its own bytes.
+    expect(third.buffer).toBe(first.buffer);
+    expect(held.buffer).not.toBe(first.buffer);
+    expect(held.every((b) => b === 2)).toBe(true);
+    expect(third.every((b) => b === 3)).toBe(true);
+    // Small pieces are copies: recycling one gives nothing back.
+    const small = piece(4, 100);
+    out.recycle(small);
+    expect(piece(5, 5000).buffer).not.toBe(small.buffer);
+  });
+});
