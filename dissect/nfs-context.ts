@@ -78,6 +78,18 @@ export function isNfsContextProgram(prog: number, vers: number): boolean {
   return false;
 }
 
+/**
+ * Whether the context needs a reply's decoded results (for its info text or what it
+ * learns), or its body status alone will do (see NfsMessageInput.bodyStatus):
+ * NFSv4 COMPOUND results, MNT's root handle, and the NFSv3 procedures whose
+ * success places or forgets a name. A READ or GETATTR reply teaches nothing.
+ */
+export function nfsReplyBodyNeeded(prog: number, vers: number, proc: number): boolean {
+  if (prog === NFS_PROGRAM) return vers === 4 || (vers === 3 && NFS3_LEARNING_REPLIES.has(proc));
+  if (prog === MOUNT_PROGRAM) return proc === 1;
+  return false;
+}
+
 // ── Options and input ───────────────────────────────────────────────────────
 
 export interface NfsContextOptions {
@@ -111,6 +123,11 @@ export interface NfsMessageInput {
    * facts to the reply. null when there is no pairing.
    */
   readonly pairing: object | null;
+  /**
+   * A reply whose results were not decoded (nfsReplyBodyNeeded said so): its
+   * body status when an error (NFS3ERR_NOENT…), else null.
+   */
+  readonly bodyStatus?: string | null;
 }
 
 // ── Internal shapes ─────────────────────────────────────────────────────────
@@ -189,6 +206,11 @@ const P3 = {
   SYMLINK: 10, MKNOD: 11, REMOVE: 12, RMDIR: 13, RENAME: 14, LINK: 15, READDIR: 16, READDIRPLUS: 17,
   FSSTAT: 18, FSINFO: 19, PATHCONF: 20, COMMIT: 21,
 } as const;
+
+/** NFSv3 procedures whose successful reply changes what the context knows (see learnNfs3). */
+const NFS3_LEARNING_REPLIES: ReadonlySet<number> = new Set([
+  P3.LOOKUP, P3.CREATE, P3.MKDIR, P3.SYMLINK, P3.MKNOD, P3.REMOVE, P3.RMDIR, P3.RENAME, P3.READDIRPLUS,
+]);
 
 /** The handle argument of the procedures that act on one object, by field name. */
 const NFS3_OBJECT_FIELD: ReadonlyMap<number, string> = new Map([
@@ -385,6 +407,11 @@ export class NfsContext {
     }
     const call = m.pairing ? this.pending.get(m.pairing) ?? null : null;
     if (m.pairing && call) this.pending.delete(m.pairing);
+    if (m.res === null && m.bodyStatus !== undefined) {
+      // Results left undecoded: the call's text and the error, as applyReply would give.
+      const callText = call ? call.text : m.prog === NFS_PROGRAM ? NFS3_PROCS[m.proc] ?? `proc-${m.proc}` : "";
+      return m.bodyStatus !== null && m.prog !== MOUNT_PROGRAM ? joinText(callText, m.bodyStatus) : callText;
+    }
     return this.applyReply(m.prog, m.vers, m.proc, call, m.res);
   }
 

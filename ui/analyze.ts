@@ -8,7 +8,7 @@ import { PacketDecoder } from "../capture/packet-decoder.js";
 import { CaptureError, LinkType, secondsBetween, type Frame } from "../capture/frame.js";
 import type { Limits } from "../capture/limits.js";
 import { RpcPipeline, type StreamIssue } from "../dissect/rpc-pipeline.js";
-import { NO_ISSUES, type Exchange, type LibvirtExchange, type RpcMessage } from "../dissect/rpc-types.js";
+import { NO_ISSUES, type Exchange, type LibvirtExchange, type RpcCall, type RpcMessage } from "../dissect/rpc-types.js";
 import { registerLibvirt, type LibvirtCounts } from "../dissect/libvirt/index.js";
 import { analyzeLibvirtMessage, type AnalyzedLibvirtMessage } from "./libvirt-format.js";
 import type { Issue } from "../dissect/malformed.js";
@@ -57,8 +57,11 @@ export interface AnalyzeOptions {
   /** When given, bodies are decoded with it. */
   readonly registry: ProgramRegistry | null;
   readonly decodeBodies: boolean;
-  /** When bodies are not all decoded: decode those of these programs anyway (e.g. NFS for its info text). */
-  readonly decodeProgram?: (prog: number, vers: number) => boolean;
+  /**
+   * When bodies are not all decoded: decode these anyway (e.g. NFS calls, and the
+   * replies the info text learns from). `call` is the call's header, for a reply too.
+   */
+  readonly decodeSome?: (call: RpcCall, kind: "call" | "reply") => boolean;
   readonly onProgress?: (bytesRead: number, totalBytes: number | null) => void;
   /** Give the event loop a turn after each batch of frames (the TUI loads in the background). */
   readonly yieldBetweenBatches?: boolean;
@@ -122,7 +125,7 @@ export async function analyzeCapture(
       const header = msg.header;
       const callOf = header?.kind === "call" ? header : msg.exchange?.call?.header;
       const wanted =
-        decodeBodies || (callOf?.kind === "call" && options.decodeProgram?.(callOf.prog, callOf.vers) === true);
+        decodeBodies || (callOf?.kind === "call" && header !== null && options.decodeSome?.(callOf, header.kind) === true);
       if (registry && header && wanted) {
         if (header.kind === "call") {
           const out = registry.decodeCall(header, record, limits, truncatedAt ?? undefined);
@@ -155,8 +158,8 @@ export async function analyzeCapture(
       handlers.streamIssue?.(issue);
     },
   }, {
-    // A prefix only when no body is decoded (decodeProgram decodes some).
-    ...(options.recordPrefix !== undefined && !decodeBodies && !options.decodeProgram ? { recordPrefix: options.recordPrefix } : {}),
+    // A prefix only when no body is decoded (decodeSome decodes some).
+    ...(options.recordPrefix !== undefined && !decodeBodies && !options.decodeSome ? { recordPrefix: options.recordPrefix } : {}),
   });
   const libvirt = registerLibvirt(pipeline);
   options.configurePipeline?.(pipeline);

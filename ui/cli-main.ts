@@ -21,13 +21,13 @@ import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
 import { MessageInfoContext } from "./message-info.js";
-import { isNfsContextProgram } from "../dissect/nfs-context.js";
+import { isNfsContextProgram, nfsReplyBodyNeeded } from "../dissect/nfs-context.js";
 import { MAX_RPC_HEADER_BYTES } from "../dissect/rpc-header.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
 import {
   detachLibvirt, libvirtCsvRow, libvirtDetailLines, libvirtFilterBodies, libvirtFilterSubject, libvirtSummaryJson, libvirtSummaryLine,
 } from "./libvirt-format.js";
-import type { Exchange, LibvirtExchange } from "../dissect/rpc-types.js";
+import type { Exchange, LibvirtExchange, RpcCall } from "../dissect/rpc-types.js";
 import type { DecodedField } from "../dissect/xdr-types.js";
 
 export const USAGE = `rpcscope — ONC-RPC (SunRPC) and XDR analyzer
@@ -104,6 +104,20 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // learned in frame order as messages arrive, from decoded NFS/MOUNT bodies.
   const withInfo = !opts.csv && (!opts.json || opts.verbose);
   const infoCtx = withInfo ? new MessageInfoContext() : null;
+  // The info text needs NFS calls decoded, but of the replies only those it learns
+  // from (LOOKUP…): for the rest (READ, GETATTR…) a status word read from the bytes
+  // does, which spares decoding most of the bytes of a capture.
+  const infoNeedsBody = (call: RpcCall, kind: "call" | "reply"): boolean =>
+    isNfsContextProgram(call.prog, call.vers) && (kind === "call" || nfsReplyBodyNeeded(call.prog, call.vers, call.proc));
+  const statusReader = infoCtx && !decodeBodies && registry ? new BodyStatusReader(registry) : null;
+  /** The body status of a reply whose results were not decoded for the info text; undefined otherwise. */
+  const undecodedReplyStatus = (m: AnalyzedMessage, record: Uint8Array): string | null | undefined => {
+    const h = m.msg.header;
+    const call = m.msg.exchange?.call?.header;
+    if (!statusReader || m.res !== null || h?.kind !== "reply" || call?.kind !== "call") return undefined;
+    if (!isNfsContextProgram(call.prog, call.vers) || nfsReplyBodyNeeded(call.prog, call.vers, call.proc)) return undefined;
+    return statusReader.read(call, h, record);
+  };
   const fastJson = opts.json && !filter;
   const bodies = new GrowingPieces();
   const writeJsonLine = (m: AnalyzedMessage, tail: Uint8Array | null): void => {
@@ -157,18 +171,18 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const result = await analyzeCapture(
     sourceFor(file),
     {
-      limits: opts.limits, registry, decodeBodies, ...(infoCtx ? { decodeProgram: isNfsContextProgram } : {}),
+      limits: opts.limits, registry, decodeBodies, ...(infoCtx ? { decodeSome: infoNeedsBody } : {}),
       // The JSON line needs the header only: the rest of a long record is not copied.
       ...(fastJson && !opts.verbose ? { recordPrefix: MAX_RPC_HEADER_BYTES } : {}),
     },
     {
-      message(m: AnalyzedMessage) {
+      message(m: AnalyzedMessage, record: Uint8Array) {
         // The hot path of `summary --json`: no closure, no string per line.
         if (fastJson && ordered && !opts.verbose) {
           ordered.push(m.msg, m);
           return;
         }
-        const info = infoCtx && m.msg.header ? infoCtx.info(m) : "";
+        const info = infoCtx && m.msg.header ? infoCtx.info(m, undecodedReplyStatus(m, record)) : "";
         if (fastJson && ordered) {
           const tail = bodiesJson(m, info);
           // A large body keeps the whole buffer it was written in: that is what holding it costs.

@@ -70,8 +70,12 @@ export class MessageInfoContext {
     this.nfs = new NfsContext(options);
   }
 
-  /** The info text of a message; a reply's text describes its whole exchange. */
-  info(m: AnalyzedMessage): string {
+  /**
+   * The info text of a message; a reply's text describes its whole exchange.
+   * `bodyStatus`: for a reply left undecoded (nfsReplyBodyNeeded), its body
+   * status when an error, else null.
+   */
+  info(m: AnalyzedMessage, bodyStatus?: string | null): string {
     const h = m.msg.header;
     if (!h) return "";
     if (h.kind === "call") {
@@ -84,6 +88,7 @@ export class MessageInfoContext {
     if (!call || call.kind !== "call") return messageInfo(null, m.res);
     const text = this.nfs.process({
       kind: "reply", prog: call.prog, vers: call.vers, proc: call.proc, args: null, res: m.res, pairing: m.msg.exchange,
+      ...(bodyStatus !== undefined ? { bodyStatus } : {}),
     });
     return text ?? messageInfo(null, m.res);
   }
