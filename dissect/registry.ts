@@ -158,6 +158,17 @@ export class ProgramRegistry {
     return proc === 0 ? "NULL" : `proc-${proc}`;
   }
 
+  /** The type of a call's arguments, or null without a specification for it. */
+  argumentsTypeOf(call: RpcCall): XdrType | null {
+    const def = this.lookup(call.prog, call.vers, call.proc);
+    return def ? this.argumentsType(def) : null;
+  }
+
+  /** The type of a call's results, or null without a specification for it. */
+  resultTypeOf(call: RpcCall): XdrType | null {
+    return this.lookup(call.prog, call.vers, call.proc)?.result ?? null;
+  }
+
   /** Decodes a call's arguments (they start at call.bodyOffset and run to the end of the record). */
   decodeCall(call: RpcCall, record: Uint8Array, limits: Limits, truncatedAt?: number): CallDecode {
     const def = this.lookup(call.prog, call.vers, call.proc);

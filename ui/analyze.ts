@@ -38,8 +38,12 @@ export function detachAnalyzed(m: AnalyzedMessage): AnalyzedMessage {
 }
 
 export interface AnalyzeHandlers {
-  /** Every RPC message as soon as its last byte is seen (frame order). `record` is valid only during the call. */
-  message?(m: AnalyzedMessage, record: Uint8Array): void;
+  /**
+   * Every RPC message as soon as its last byte is seen (frame order). `record` is
+   * valid only during the call; `truncatedAt`: where its captured bytes end when the
+   * capture cut it short (snaplen), else null.
+   */
+  message?(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null): void;
   /** An exchange became final (reply seen, or call evicted / timed out / left unanswered at the end). */
   exchangeResolved?(ex: Exchange): void;
   /** Every libvirt message (its own framing, on 16509 or found by heuristic), in frame order. */
@@ -62,6 +66,12 @@ export interface AnalyzeOptions {
    * replies the info text learns from). `call` is the call's header, for a reply too.
    */
   readonly decodeSome?: (call: RpcCall, kind: "call" | "reply") => boolean;
+  /**
+   * When bodies are decoded: ONC-RPC bodies left to the handler (which gets the
+   * record and writes them its own way), e.g. `summary --json -V` writing JSON
+   * straight from the bytes. Their args/res are null and bodyIssues empty.
+   */
+  readonly callerDecodes?: (call: RpcCall, kind: "call" | "reply") => boolean;
   readonly onProgress?: (bytesRead: number, totalBytes: number | null) => void;
   /** Give the event loop a turn after each batch of frames (the TUI loads in the background). */
   readonly yieldBetweenBatches?: boolean;
@@ -124,8 +134,9 @@ export async function analyzeCapture(
       let bodyIssues: readonly Issue[] = NO_ISSUES;
       const header = msg.header;
       const callOf = header?.kind === "call" ? header : msg.exchange?.call?.header;
-      const wanted =
-        decodeBodies || (callOf?.kind === "call" && header !== null && options.decodeSome?.(callOf, header.kind) === true);
+      const wanted = decodeBodies
+        ? !(callOf?.kind === "call" && header !== null && options.callerDecodes?.(callOf, header.kind) === true)
+        : callOf?.kind === "call" && header !== null && options.decodeSome?.(callOf, header.kind) === true;
       if (registry && header && wanted) {
         if (header.kind === "call") {
           const out = registry.decodeCall(header, record, limits, truncatedAt ?? undefined);
@@ -141,7 +152,7 @@ export async function analyzeCapture(
         }
       }
       const time = secondsBetween(t0Sec, t0Nsec, msg.tsSec, msg.tsNsec);
-      handlers.message({ msg, time, args, res, bodyIssues }, record);
+      handlers.message({ msg, time, args, res, bodyIssues }, record, truncatedAt ?? null);
     },
     exchangeResolved(ex) {
       handlers.exchangeResolved?.(ex);

@@ -56,13 +56,23 @@ class NameBytes {
 const KEYS = new NameBytes(":");
 const ENUM_NAMES = new NameBytes("");
 
+/** `"name":` as JSON bytes. */
+export function keyBytes(name: string): Uint8Array {
+  return KEYS.get(name);
+}
+
+/** An enum name as a JSON string, in bytes. */
+export function enumNameBytes(name: string): Uint8Array {
+  return ENUM_NAMES.get(name);
+}
+
 function writeName(out: GrowingPieces, bytes: Uint8Array): void {
   out.room(bytes.length);
   out.bytes(bytes);
 }
 
 /** A number as JSON.stringify writes it (NaN and ±Infinity as null, -0 as 0). */
-function writeJsonNumber(out: GrowingPieces, n: number): void {
+export function writeJsonNumber(out: GrowingPieces, n: number): void {
   out.room(32);
   if (!Number.isFinite(n)) out.ascii("null");
   else if (Object.is(n, -0)) out.ascii("0");

@@ -20,6 +20,7 @@ import { FILTER_HELP, type NameLookup } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
+import { writeXdrJson } from "./xdr-json.js";
 import { MessageInfoContext } from "./message-info.js";
 import { isNfsContextProgram, nfsReplyBodyNeeded } from "../dissect/nfs-context.js";
 import { MAX_RPC_HEADER_BYTES } from "../dissect/rpc-header.js";
@@ -28,7 +29,7 @@ import {
   detachLibvirt, libvirtCsvRow, libvirtDetailLines, libvirtFilterBodies, libvirtFilterSubject, libvirtSummaryJson, libvirtSummaryLine,
 } from "./libvirt-format.js";
 import type { Exchange, LibvirtExchange, RpcCall } from "../dissect/rpc-types.js";
-import type { DecodedField } from "../dissect/xdr-types.js";
+import type { DecodedField, XdrType } from "../dissect/xdr-types.js";
 
 export const USAGE = `rpcscope — ONC-RPC (SunRPC) and XDR analyzer
 
@@ -109,7 +110,11 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // does, which spares decoding most of the bytes of a capture.
   const infoNeedsBody = (call: RpcCall, kind: "call" | "reply"): boolean =>
     isNfsContextProgram(call.prog, call.vers) && (kind === "call" || nfsReplyBodyNeeded(call.prog, call.vers, call.proc));
-  const statusReader = infoCtx && !decodeBodies && registry ? new BodyStatusReader(registry) : null;
+  const fastJson = opts.json && !filter;
+  // `summary --json -V`: bodies the info text does not need are written as JSON straight
+  // from their bytes (see writeXdrJson), not decoded into a tree first.
+  const directJson = fastJson && opts.verbose;
+  const statusReader = infoCtx && (!decodeBodies || directJson) && registry ? new BodyStatusReader(registry) : null;
   /** The body status of a reply whose results were not decoded for the info text; undefined otherwise. */
   const undecodedReplyStatus = (m: AnalyzedMessage, record: Uint8Array): string | null | undefined => {
     const h = m.msg.header;
@@ -118,7 +123,6 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     if (!isNfsContextProgram(call.prog, call.vers) || nfsReplyBodyNeeded(call.prog, call.vers, call.proc)) return undefined;
     return statusReader.read(call, h, record);
   };
-  const fastJson = opts.json && !filter;
   const bodies = new GrowingPieces();
   const writeJsonLine = (m: AnalyzedMessage, tail: Uint8Array | null): void => {
     if (out.reserve(summaryJsonLineMaxBytes(m, cache) + (tail?.length ?? 0))) {
@@ -130,27 +134,60 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
       out.line(line.text());
     }
   };
-  /** `,"args":…,"res":…,"info":…` as -V adds them to a JSON line, written now (the record is valid now). */
-  const bodiesJson = (m: AnalyzedMessage, info: string): Uint8Array | null => {
-    if (!m.args && !m.res && !info) return null;
+  const writeTree = (key: string, field: DecodedField | null): void => {
+    if (!field) return;
+    bodies.room(key.length);
+    bodies.ascii(key);
+    writeBodyJson(bodies, field.value);
+  };
+  /** A body as JSON straight from its bytes: false (nothing written) unless it is complete and clean. */
+  const writeDirect = (key: string, type: XdrType | null, record: Uint8Array, start: number, truncatedAt: number | null): boolean => {
+    if (type === null || truncatedAt !== null) return false;
+    const mark = bodies.length;
+    bodies.room(key.length);
+    bodies.ascii(key);
+    if (writeXdrJson(bodies, type, record, start, opts.limits)) return true;
+    bodies.truncate(mark);
+    return false;
+  };
+  /**
+   * Writes the message's bodies as JSON and returns the message as decoding gives it:
+   * a body the analyzer did not decode is written from its bytes when it is clean,
+   * else decoded here (which finds and locates what is wrong with it).
+   */
+  const writeBodies = (m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null): AnalyzedMessage => {
+    const h = m.msg.header;
+    const call = h?.kind === "call" ? h : m.msg.exchange?.call?.header;
+    if (!directJson || !registry || !h || call?.kind !== "call" || infoNeedsBody(call, h.kind)) {
+      writeTree(',"args":', m.args);
+      writeTree(',"res":', m.res);
+      return m;
+    }
+    if (h.kind === "call") {
+      if (writeDirect(',"args":', registry.argumentsTypeOf(h), record, h.bodyOffset, truncatedAt)) return m;
+      const d = registry.decodeCall(h, record, opts.limits, truncatedAt ?? undefined);
+      writeTree(',"args":', d.args);
+      return { ...m, args: d.args, bodyIssues: d.issues };
+    }
+    if (h.status === "SUCCESS" && writeDirect(',"res":', registry.resultTypeOf(call), record, h.bodyOffset, truncatedAt)) return m;
+    const d = registry.decodeReply(call, h, record, opts.limits, truncatedAt ?? undefined);
+    writeTree(',"res":', d.res);
+    return { ...m, res: d.res, bodyIssues: d.issues };
+  };
+  /**
+   * `,"args":…,"res":…,"info":…` as -V adds them to a JSON line, written now (the
+   * record is valid now), with the message as decoding gives it.
+   */
+  const bodiesJson = (m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null, info: string): JsonWithBodies => {
     // Opaque data doubles as hex; room for that at once spares growing step by step.
     bodies.room(m.msg.length * 2 + 256);
-    if (m.args) {
-      bodies.room(8);
-      bodies.ascii(',"args":');
-      writeBodyJson(bodies, m.args.value);
-    }
-    if (m.res) {
-      bodies.room(7);
-      bodies.ascii(',"res":');
-      writeBodyJson(bodies, m.res.value);
-    }
+    const decoded = writeBodies(m, record, truncatedAt);
     if (info) {
       bodies.room(8);
       bodies.ascii(',"info":');
       writeJsonString(bodies, info);
     }
-    return bodies.take();
+    return new JsonWithBodies(decoded, bodies.length > 0 ? bodies.take() : null);
   };
   const render = (m: AnalyzedMessage, info: string): string | null => {
     if (filter && !filter({ exchange: m.msg.exchange, message: m.msg, args: m.args, res: m.res, names })) return null;
@@ -172,11 +209,12 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     sourceFor(file),
     {
       limits: opts.limits, registry, decodeBodies, ...(infoCtx ? { decodeSome: infoNeedsBody } : {}),
+      ...(directJson ? { callerDecodes: (call: RpcCall, kind: "call" | "reply") => !infoNeedsBody(call, kind) } : {}),
       // The JSON line needs the header only: the rest of a long record is not copied.
       ...(fastJson && !opts.verbose ? { recordPrefix: MAX_RPC_HEADER_BYTES } : {}),
     },
     {
-      message(m: AnalyzedMessage, record: Uint8Array) {
+      message(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null) {
         // The hot path of `summary --json`: no closure, no string per line.
         if (fastJson && ordered && !opts.verbose) {
           ordered.push(m.msg, m);
@@ -184,9 +222,9 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
         }
         const info = infoCtx && m.msg.header ? infoCtx.info(m, undecodedReplyStatus(m, record)) : "";
         if (fastJson && ordered) {
-          const tail = bodiesJson(m, info);
+          const item = bodiesJson(m, record, truncatedAt, info);
           // A large body keeps the whole buffer it was written in: that is what holding it costs.
-          ordered.push(m.msg, new JsonWithBodies(m, tail), tail?.buffer.byteLength ?? 0);
+          ordered.push(m.msg, item, item.tail?.buffer.byteLength ?? 0);
           return;
         }
         if (ordered) {

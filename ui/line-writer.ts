@@ -255,6 +255,11 @@ export class GrowingPieces extends PieceBuffer {
     return this.pos;
   }
 
+  /** Takes back what was written after `length` was `n`. */
+  truncate(n: number): void {
+    if (n >= 0 && n <= this.pos) this.pos = n;
+  }
+
   /**
    * The bytes written, and an empty buffer for the next piece: a small piece is
    * copied out; a large one keeps the buffer it was written in (no copy of a big

@@ -507,7 +507,7 @@ interface ListShape {
 }
 
 /** `T *` where T is a struct whose last field is again `T *`: a linked list (RFC 4506 §4.19). */
-function listShape(t: Extract<XdrType, { kind: "optional" }>): ListShape | null {
+export function listShape(t: Extract<XdrType, { kind: "optional" }>): ListShape | null {
   const s = derefType(t.of);
   if (s.kind !== "struct") return null;
   const last = s.fields[s.fields.length - 1];

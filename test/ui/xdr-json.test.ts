@@ -1,0 +1,142 @@
+/**
+ * writeXdrJson (JSON straight from a body's bytes, for `summary --json -V`) must
+ * write exactly what writeBodyJson writes for the decoded tree, and must decline
+ * (return false) exactly when decoding finds anything to say about the body:
+ * malformed, truncated, over a limit, trailing bytes, a bool that is not 0 or 1.
+ * Checked on every body of every sample, on thousands of seeded mutations of
+ * them, and under tight limits.
+ */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS, type Limits } from "../../capture/limits.js";
+import type { ProgramRegistry } from "../../dissect/registry.js";
+import type { RpcCall, RpcReply } from "../../dissect/rpc-types.js";
+import { analyzeCapture } from "../../ui/analyze.js";
+import { bodyJsonText } from "../../ui/body-json.js";
+import { GrowingPieces } from "../../ui/line-writer.js";
+import { loadRegistry } from "../../ui/spec-loader.js";
+import { writeXdrJson } from "../../ui/xdr-json.js";
+import { ROOT, sampleCaptures } from "../sample-files.js";
+
+interface Body {
+  readonly call: RpcCall;
+  /** The reply, for results; null for a call's arguments. */
+  readonly reply: RpcReply | null;
+  readonly record: Uint8Array;
+  readonly where: string;
+}
+
+async function bodiesOf(file: string, registry: ProgramRegistry): Promise<Body[]> {
+  const out: Body[] = [];
+  await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, decodeBodies: false }, {
+    message(m, record, truncatedAt) {
+      const h = m.msg.header;
+      const call = h?.kind === "call" ? h : m.msg.exchange?.call?.header;
+      if (!h || call?.kind !== "call" || truncatedAt !== null) return;
+      if (h.kind === "reply" && h.status !== "SUCCESS") return;
+      // The record is reused once this returns: keep a copy.
+      out.push({ call, reply: h.kind === "reply" ? h : null, record: Uint8Array.from(record), where: `${file.slice(ROOT.length + 1)} frame ${m.msg.frame}` });
+    },
+  });
+  return out;
+}
+
+/** What decoding says of the body: its JSON and whether it is clean, or null without a specification. */
+function decoded(registry: ProgramRegistry, b: Body, record: Uint8Array, limits: Limits): { json: string; clean: boolean } | null {
+  const d = b.reply
+    ? registry.decodeReply(b.call, b.reply, record, limits)
+    : registry.decodeCall(b.call, record, limits);
+  const field = b.reply ? (d as { res: ReturnType<ProgramRegistry["decodeReply"]>["res"] }).res : (d as ReturnType<ProgramRegistry["decodeCall"]>).args;
+  if (!field || d.issues.some((i) => i.code === "body-undecoded")) return null;
+  return { json: bodyJsonText(field.value), clean: d.issues.length === 0 };
+}
+
+/** How many bodies the writer took and declined, over the whole file (both must happen). */
+const tally = { accepted: 0, declined: 0 };
+
+/** Compares both ways of writing one body; returns a description of any disagreement. */
+function compare(registry: ProgramRegistry, b: Body, record: Uint8Array, limits: Limits): string | null {
+  const type = b.reply ? registry.resultTypeOf(b.call) : registry.argumentsTypeOf(b.call);
+  const want = decoded(registry, b, record, limits);
+  if (!type || !want) return null;
+  const out = new GrowingPieces();
+  out.ascii("");
+  const start = b.reply ? b.reply.bodyOffset : b.call.bodyOffset;
+  const ok = writeXdrJson(out, type, record, start, limits);
+  const got = Buffer.from(out.take()).toString("utf8");
+  if (ok) tally.accepted++;
+  else tally.declined++;
+  if (ok !== want.clean) return `${b.where}: writer ${ok ? "accepted" : "declined"} a body decoding found ${want.clean ? "clean" : "faulty"}`;
+  if (ok && got !== want.json) return `${b.where}: ${got.slice(0, 200)} ≠ ${want.json.slice(0, 200)}`;
+  return null;
+}
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A copy of the record with one body word changed, or cut short. */
+function mutate(record: Uint8Array, bodyStart: number, random: () => number): Uint8Array {
+  const words = Math.floor((record.length - bodyStart) / 4);
+  const choice = random();
+  if (choice < 0.2 || words === 0) return record.slice(0, bodyStart + Math.floor(random() * (record.length - bodyStart + 1)));
+  const copy = Uint8Array.from(record);
+  const at = bodyStart + 4 * Math.floor(random() * words);
+  const values = [0, 1, 2, 3, 0xffffffff, 0x7fffffff, 0x80000000, Math.floor(random() * 0x100000000), Math.floor(random() * 64)];
+  const v = values[Math.floor(random() * values.length)]!;
+  new DataView(copy.buffer).setUint32(at, v >>> 0);
+  if (choice > 0.9) {
+    // Trailing bytes too.
+    const longer = new Uint8Array(copy.length + 4);
+    longer.set(copy);
+    return longer;
+  }
+  return copy;
+}
+
+const TIGHT: Limits = { ...DEFAULT_LIMITS, maxXdrFieldsPerBody: 40, maxXdrDepth: 4, maxXdrArrayElements: 3, maxXdrOpaqueBytes: 16 };
+
+describe("writeXdrJson agrees with decoding", () => {
+  const files = [
+    ...sampleCaptures(),
+    join(ROOT, "samples", "hostile", "hostile-strings.pcap"),
+    join(ROOT, "samples", "hostile", "union-no-arm.pcap"),
+  ];
+  for (const file of files) {
+    if (file.includes("libvirt")) continue; // libvirt bodies are not ONC-RPC bodies
+    it(`every body of ${file.slice(ROOT.length + 1)}, as it is, mutated, and under tight limits`, async () => {
+      const registry = await loadRegistry({ userSpecs: [join(ROOT, "samples", "demo-service", "demo.x")], defines: new Map() });
+      const bodies = await bodiesOf(file, registry);
+      const wrong: string[] = [];
+      const random = rng(bodies.length * 7919 + file.length);
+      let compared = 0;
+      for (const b of bodies) {
+        const start = b.reply ? b.reply.bodyOffset : b.call.bodyOffset;
+        for (const limits of [DEFAULT_LIMITS, TIGHT]) {
+          const w = compare(registry, b, b.record, limits);
+          if (w) wrong.push(w);
+        }
+        for (let i = 0; i < 40; i++) {
+          const w = compare(registry, b, mutate(b.record, start, random), DEFAULT_LIMITS);
+          if (w) wrong.push(`${w} (mutation ${i})`);
+        }
+        compared++;
+      }
+      expect(wrong.slice(0, 5)).toEqual([]);
+      expect(compared).toBeGreaterThan(0);
+    });
+  }
+
+  it("took clean bodies and declined faulty ones, both many times", () => {
+    expect(tally.accepted).toBeGreaterThan(1000);
+    expect(tally.declined).toBeGreaterThan(1000);
+  });
+});
