@@ -223,8 +223,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
         const info = infoCtx && m.msg.header ? infoCtx.info(m, undecodedReplyStatus(m, record)) : "";
         if (fastJson && ordered) {
           const item = bodiesJson(m, record, truncatedAt, info);
-          // A large body keeps the whole buffer it was written in: that is what holding it costs.
-          ordered.push(m.msg, item, item.tail?.buffer.byteLength ?? 0);
+          // Holding the line costs its bodies' bytes (a view of the chunk they were written in).
+          ordered.push(m.msg, item, item.tail?.length ?? 0);
           return;
         }
         if (ordered) {

@@ -115,26 +115,48 @@ describe("GrowingPieces.hex", () => {
   });
 });
 
-describe("GrowingPieces.recycle", () => {
-  it("reuses a written piece's buffer for a later one, and never one still held", () => {
-    const out = new GrowingPieces();
-    const piece = (fill: number, n: number): Uint8Array => {
-      out.room(n);
-      out.bytes(new Uint8Array(n).fill(fill));
-      return out.take();
-    };
-    const first = piece(1, 5000);
-    const held = piece(2, 5000);
-    out.recycle(first);
-    const third = piece(3, 5000);
-    // The recycled buffer serves again; the piece still held keeps its own bytes.
-    expect(third.buffer).toBe(first.buffer);
-    expect(held.buffer).not.toBe(first.buffer);
-    expect(held.every((b) => b === 2)).toBe(true);
-    expect(third.every((b) => b === 3)).toBe(true);
-    // Small pieces are copies: recycling one gives nothing back.
-    const small = piece(4, 100);
-    out.recycle(small);
-    expect(piece(5, 5000).buffer).not.toBe(small.buffer);
+describe("GrowingPieces: pieces as views of chunks, chunks reused once every piece is back", () => {
+  const filled = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
+  const piece = (out: GrowingPieces, n: number, fill: number): Uint8Array => {
+    out.room(n);
+    out.bytes(filled(n, fill));
+    return out.take();
+  };
+
+  it("keeps every piece intact while it is out, and writes over a chunk only when all of its pieces are back", () => {
+    const out = new GrowingPieces(4096);
+    const a = piece(out, 3000, 1); // chunk 1
+    const b = piece(out, 3000, 2); // does not fit: chunk 2
+    expect(b.buffer).not.toBe(a.buffer);
+    out.recycle(a); // chunk 1 is free again
+    const c = piece(out, 3000, 3); // chunk 2 is full: the spare chunk 1
+    expect(c.buffer).toBe(a.buffer);
+    const d = piece(out, 3000, 4); // chunk 2 still has b out: a new chunk, not chunk 2
+    expect(d.buffer).not.toBe(b.buffer);
+    expect(d.buffer).not.toBe(c.buffer);
+    expect(b.every((x) => x === 2)).toBe(true);
+    expect(c.every((x) => x === 3)).toBe(true);
+    expect(d.every((x) => x === 4)).toBe(true);
+    out.recycle(b);
+    out.recycle(c);
+    const e = piece(out, 3000, 5); // chunk 2 or chunk 1 again, both free
+    expect([b.buffer, c.buffer]).toContain(e.buffer);
+    expect(d.every((x) => x === 4)).toBe(true);
+  });
+
+  it("a piece started in one chunk and grown past it moves whole; truncate takes back the end of the piece only", () => {
+    const out = new GrowingPieces(4096);
+    const first = piece(out, 100, 7);
+    out.room(10);
+    out.ascii("0123456789");
+    out.truncate(4);
+    out.room(5000);
+    out.bytes(filled(5000, 9));
+    const grown = out.take();
+    expect(grown.length).toBe(5004);
+    expect(Buffer.from(grown.subarray(0, 4)).toString("latin1")).toBe("0123");
+    expect(grown.subarray(4).every((x) => x === 9)).toBe(true);
+    expect(first.every((x) => x === 7)).toBe(true);
+    expect(out.length).toBe(0);
   });
 });
