@@ -17,6 +17,7 @@ import { GrowingPieces } from "../../ui/line-writer.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { writeXdrJson } from "../../ui/xdr-json.js";
 import { ROOT, sampleCaptures } from "../sample-files.js";
+import { rng } from "../specs/xdr-generate.js";
 
 interface Body {
   readonly call: RpcCall;
@@ -69,18 +70,6 @@ function compare(registry: ProgramRegistry, b: Body, record: Uint8Array, limits:
   if (ok !== want.clean) return `${b.where}: writer ${ok ? "accepted" : "declined"} a body decoding found ${want.clean ? "clean" : "faulty"}`;
   if (ok && got !== want.json) return `${b.where}: ${got.slice(0, 200)} ≠ ${want.json.slice(0, 200)}`;
   return null;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A copy of the record with one body word changed, or cut short. */
