@@ -5,6 +5,9 @@
  * sampling /proc/PID/status VmHWM).
  *
  *   npm run bench -- [--exchanges 250000] [--runs 3] [--file existing.pcap] [--no-tshark]
+ *
+ * Each run is one round over every command, so that drift in the machine's speed
+ * touches all of them alike; ratios are the median of the ratios within rounds.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
@@ -59,12 +62,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function measure(cmd: string, args: readonly string[], runs: number, useTimeV: boolean): Promise<Measurement> {
-  const all: Measurement[] = [];
-  for (let i = 0; i < runs; i++) all.push(await runOnce(cmd, args, useTimeV));
-  return { seconds: median(all.map((m) => m.seconds)), peakRssMb: Math.max(...all.map((m) => m.peakRssMb)) };
-}
-
 function tsharkVersion(): string | null {
   const r = spawnSync("tshark", ["--version"], { encoding: "utf8" });
   return r.status === 0 ? (r.stdout.split("\n")[0] ?? null) : null;
@@ -109,32 +106,49 @@ async function main(): Promise<void> {
     rows.push(["tshark -z rpc,srt,100003,3", "tshark", ["-r", file, "-q", "-z", "rpc,srt,100003,3"]]);
     rows.push(["tshark -V (full decode)", "tshark", ["-r", file, "-V", "-Y", "rpc"]]);
   }
-  const results = new Map<string, Measurement>();
-  process.stdout.write(`${"command".padEnd(40)} ${"median s".padStart(9)} ${"MB/s".padStart(8)} ${"peak RSS MB".padStart(12)}\n`);
-  for (const [label, cmd, args] of rows) {
-    try {
-      const m = await measure(cmd, args, label.startsWith("tshark -V") ? 1 : runs, useTimeV);
-      results.set(label, m);
-      process.stdout.write(
-        `${label.padEnd(40)} ${m.seconds.toFixed(2).padStart(9)} ${(size / 1e6 / m.seconds).toFixed(0).padStart(8)} ${m.peakRssMb.toFixed(0).padStart(12)}\n`,
-      );
-    } catch (err) {
-      process.stdout.write(`${label.padEnd(40)} FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+  // Round by round, every command once per round: this machine's speed drifts over
+  // minutes, and commands measured side by side see the same drift. Ratios are taken
+  // within each round (neighbours in time) and their median reported.
+  const samples = new Map<string, Measurement[]>();
+  for (let round = 1; round <= runs; round++) {
+    process.stderr.write(`round ${round} of ${runs}…\n`);
+    for (const [label, cmd, args] of rows) {
+      try {
+        const m = await runOnce(cmd, args, useTimeV);
+        samples.set(label, [...(samples.get(label) ?? []), m]);
+      } catch (err) {
+        process.stdout.write(`${label.padEnd(40)} FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
     }
   }
+  const results = new Map<string, Measurement>();
+  process.stdout.write(`${"command".padEnd(40)} ${"median s".padStart(9)} ${"MB/s".padStart(8)} ${"peak RSS MB".padStart(12)}  all runs s\n`);
+  for (const [label] of rows) {
+    const all = samples.get(label);
+    if (!all || all.length === 0) continue;
+    const m = { seconds: median(all.map((x) => x.seconds)), peakRssMb: Math.max(...all.map((x) => x.peakRssMb)) };
+    results.set(label, m);
+    process.stdout.write(
+      `${label.padEnd(40)} ${m.seconds.toFixed(2).padStart(9)} ${(size / 1e6 / m.seconds).toFixed(0).padStart(8)} ${m.peakRssMb.toFixed(0).padStart(12)}  ` +
+        `${all.map((x) => x.seconds.toFixed(2)).join(" ")}\n`,
+    );
+  }
   const ratio = (a: string, b: string): string => {
-    const x = results.get(a);
-    const y = results.get(b);
-    return x && y ? `${(y.seconds / x.seconds).toFixed(1)}×` : "n/a";
+    const xs = samples.get(a);
+    const ys = samples.get(b);
+    if (!xs || !ys || xs.length === 0 || xs.length !== ys.length) return "n/a";
+    const each = xs.map((x, i) => ys[i]!.seconds / x.seconds);
+    return `${median(each).toFixed(1)}× (rounds: ${each.map((r) => r.toFixed(1)).join(", ")})`;
   };
-  process.stdout.write("\nratios (how many times faster than the second; floor ratio = how many times slower than a bare read):\n");
+  process.stdout.write("\nratios, median of the rounds' (how many times faster than the second):\n");
   process.stdout.write(`  summary --json vs tshark -T fields:   ${ratio("rpcscope summary --json", "tshark -Y rpc -T fields")}\n`);
   process.stdout.write(`  stats vs tshark -z rpc,srt:           ${ratio("rpcscope stats", "tshark -z rpc,srt,100003,3")}\n`);
   process.stdout.write(`  bodies vs tshark -V:                  ${ratio("rpcscope summary --json -V (bodies)", "tshark -V (full decode)")}\n`);
+  process.stdout.write("how many times slower than a bare read:\n");
   const floor = results.get("read every frame (floor)");
   for (const label of ["rpcscope summary --json", "rpcscope stats"]) {
     const m = results.get(label);
-    if (floor && m) process.stdout.write(`  ${label} / floor: ${(m.seconds / floor.seconds).toFixed(1)}×\n`);
+    if (floor && m) process.stdout.write(`  ${label}: ${(m.seconds / floor.seconds).toFixed(1)}×\n`);
   }
 }
 
