@@ -108,20 +108,43 @@ function printableOrNull(bytes: Uint8Array): string | null {
   return printable * 4 >= n * 3 ? out + (n < bytes.length ? "…" : "") : null;
 }
 
-/** Indented tree lines, as `summary -V` prints them. Iterative: depth comes from the packet. */
+/** Indentation by depth, made once each. */
+const PADS: string[] = [];
+function padFor(indent: string, depth: number): string {
+  if (indent !== "          ") return indent + "  ".repeat(depth);
+  return (PADS[depth] ??= indent + "  ".repeat(depth));
+}
+
+/**
+ * Indented tree lines, as `summary -V` prints them, handed to `emit` one by one.
+ * Iterative (depth comes from the packet), with the pending fields and their
+ * depths in two arrays rather than an object each.
+ */
+export function forEachTreeLine(root: DecodedField, indent: string, emit: (line: string) => void): void {
+  const fields: DecodedField[] = [root];
+  const depths: number[] = [0];
+  while (fields.length > 0) {
+    const field = fields.pop()!;
+    const depth = depths.pop()!;
+    emit(treeLine(field, padFor(indent, depth)));
+    const children = childrenOf(field.value);
+    for (let i = children.length - 1; i >= 0; i--) {
+      fields.push(children[i]!);
+      depths.push(depth + 1);
+    }
+  }
+}
+
+/** One field's line, after `pad`: `name: type = description  [offset+length]`. */
+export function treeLine(field: DecodedField, pad: string): string {
+  const desc = describeValue(field.value);
+  return `${pad}${escapeForTerminal(field.name)}: ${escapeForTerminal(field.typeName)}${desc ? ` = ${desc}` : ""}  [${field.offset}+${field.length}]`;
+}
+
+/** The same lines as an array. */
 export function treeLines(root: DecodedField, indent: string): string[] {
   const lines: string[] = [];
-  const stack: { field: DecodedField; depth: number }[] = [{ field: root, depth: 0 }];
-  while (stack.length > 0) {
-    const { field, depth } = stack.pop()!;
-    const desc = describeValue(field.value);
-    const pad = indent + "  ".repeat(depth);
-    lines.push(
-      `${pad}${escapeForTerminal(field.name)}: ${escapeForTerminal(field.typeName)}${desc ? ` = ${desc}` : ""}  [${field.offset}+${field.length}]`,
-    );
-    const children = childrenOf(field.value);
-    for (let i = children.length - 1; i >= 0; i--) stack.push({ field: children[i]!, depth: depth + 1 });
-  }
+  forEachTreeLine(root, indent, (line) => lines.push(line));
   return lines;
 }
 

@@ -13,13 +13,14 @@ import { GrowingPieces, LineBuilder, LineWriter } from "./line-writer.js";
 import { writeBodyJson, writeJsonString } from "./body-json.js";
 import { OrderedOutput } from "./ordered-output.js";
 import { LineCache, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine } from "./summary-format.js";
-import { treeLines } from "./body-format.js";
+import { forEachTreeLine } from "./body-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
 import { FILTER_HELP, type NameLookup } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
+import { writeTreeLines } from "./tree-text.js";
 import { writeXdrJson } from "./xdr-json.js";
 import { MessageInfoContext } from "./message-info.js";
 import { isNfsContextProgram, nfsReplyBodyNeeded } from "../dissect/nfs-context.js";
@@ -65,6 +66,9 @@ Environment:
   RPCSCOPE_SPEC_PATH     colon-separated directories whose *.x files are loaded as specs
 
 Exit status: 0 success, 2 bad usage or unusable input.`;
+
+/** Where the decoded tree lines of `summary -V` start. */
+const TREE_INDENT = "          ";
 
 /** A message held for its JSON line, with its bodies (and info) already written as JSON. */
 class JsonWithBodies {
@@ -200,8 +204,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     if (opts.csv) return summaryCsvRow(m, names);
     const lines = [summaryLine(m, names, info, cache)];
     if (opts.verbose) {
-      if (m.args) lines.push(...treeLines(m.args, "          "));
-      if (m.res) lines.push(...treeLines(m.res, "          "));
+      if (m.args) forEachTreeLine(m.args, TREE_INDENT, (line) => lines.push(line));
+      if (m.res) forEachTreeLine(m.res, TREE_INDENT, (line) => lines.push(line));
     }
     return lines.join("\n");
   };
@@ -232,7 +236,14 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
           const kept = detachAnalyzed(m);
           ordered.push(m.msg, () => render(kept, info));
         }
-        else {
+        else if (!opts.json && !opts.csv) {
+          // Text without a filter: each line straight out, no array of lines and no joined text.
+          out.line(summaryLine(m, names, info, cache));
+          if (opts.verbose) {
+            if (m.args) writeTreeLines(out, m.args, TREE_INDENT);
+            if (m.res) writeTreeLines(out, m.res, TREE_INDENT);
+          }
+        } else {
           const text = render(m, info);
           if (text !== null) out.line(text);
         }
