@@ -13,7 +13,6 @@ import { GrowingPieces, LineBuilder, LineWriter } from "./line-writer.js";
 import { writeBodyJson, writeJsonString } from "./body-json.js";
 import { OrderedOutput } from "./ordered-output.js";
 import { LineCache, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine } from "./summary-format.js";
-import { forEachTreeLine } from "./body-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
 import { FILTER_HELP, type NameLookup } from "./filter/fields.js";
@@ -193,6 +192,15 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     }
     return new JsonWithBodies(decoded, bodies.length > 0 ? bodies.take() : null);
   };
+  /** A text line (and -V tree lines) straight out, no array of lines and no joined text; null (written already). */
+  const writeText = (m: AnalyzedMessage, info: string): null => {
+    out.line(summaryLine(m, names, info, cache));
+    if (opts.verbose) {
+      if (m.args) writeTreeLines(out, m.args, TREE_INDENT);
+      if (m.res) writeTreeLines(out, m.res, TREE_INDENT);
+    }
+    return null;
+  };
   const render = (m: AnalyzedMessage, info: string): string | null => {
     if (filter && !filter({ exchange: m.msg.exchange, message: m.msg, args: m.args, res: m.res, names })) return null;
     if (opts.json) {
@@ -202,12 +210,7 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
       return jsonSafeStringify(obj);
     }
     if (opts.csv) return summaryCsvRow(m, names);
-    const lines = [summaryLine(m, names, info, cache)];
-    if (opts.verbose) {
-      if (m.args) forEachTreeLine(m.args, TREE_INDENT, (line) => lines.push(line));
-      if (m.res) forEachTreeLine(m.res, TREE_INDENT, (line) => lines.push(line));
-    }
-    return lines.join("\n");
+    return writeText(m, info);
   };
   const result = await analyzeCapture(
     sourceFor(file),
@@ -236,14 +239,7 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
           const kept = detachAnalyzed(m);
           ordered.push(m.msg, () => render(kept, info));
         }
-        else if (!opts.json && !opts.csv) {
-          // Text without a filter: each line straight out, no array of lines and no joined text.
-          out.line(summaryLine(m, names, info, cache));
-          if (opts.verbose) {
-            if (m.args) writeTreeLines(out, m.args, TREE_INDENT);
-            if (m.res) writeTreeLines(out, m.res, TREE_INDENT);
-          }
-        } else {
+        else {
           const text = render(m, info);
           if (text !== null) out.line(text);
         }
