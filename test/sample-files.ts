@@ -15,3 +15,19 @@ export function sampleCaptures(dir = join(ROOT, "samples")): string[] {
   }
   return out.sort();
 }
+
+/**
+ * The samples, plus the hostile captures whose bodies decode into awkward values
+ * (control characters in strings, a union with no arm): for tests that compare two
+ * ways of showing every decoded body.
+ */
+export function bodySampleCaptures(): string[] {
+  return [
+    ...sampleCaptures(),
+    join(ROOT, "samples", "hostile", "hostile-strings.pcap"),
+    join(ROOT, "samples", "hostile", "union-no-arm.pcap"),
+  ];
+}
+
+/** The spec the demo-service samples need, for tests that decode every sample's bodies. */
+export const DEMO_SPEC = join(ROOT, "samples", "demo-service", "demo.x");

@@ -4,7 +4,6 @@
  * sample (the hostile ones with control characters in strings too) and on
  * hand-made values for the corners JSON.stringify has (NaN, -0, escapes).
  */
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import { Malformed } from "../../dissect/malformed.js";
@@ -14,7 +13,7 @@ import { bodyJsonText } from "../../ui/body-json.js";
 import { toJsonValue } from "../../ui/body-format.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { jsonSafeStringify } from "../../ui/text-safety.js";
-import { ROOT, sampleCaptures } from "../sample-files.js";
+import { bodySampleCaptures, DEMO_SPEC, ROOT } from "../sample-files.js";
 
 const expected = (v: DecodedValue) => jsonSafeStringify(toJsonValue(v));
 
@@ -22,14 +21,10 @@ const field = (name: string, value: DecodedValue): DecodedField => ({ name, type
 const text = (s: string): DecodedValue => ({ kind: "string", bytes: new TextEncoder().encode(s), text: s });
 
 describe("writeBodyJson agrees with the object form", () => {
-  const files = [
-    ...sampleCaptures(),
-    join(ROOT, "samples", "hostile", "hostile-strings.pcap"),
-    join(ROOT, "samples", "hostile", "union-no-arm.pcap"),
-  ];
+  const files = bodySampleCaptures();
   for (const file of files) {
     it(`every body of ${file.slice(ROOT.length + 1)}`, async () => {
-      const registry = await loadRegistry({ userSpecs: [join(ROOT, "samples", "demo-service", "demo.x")], defines: new Map() });
+      const registry = await loadRegistry({ userSpecs: [DEMO_SPEC], defines: new Map() });
       let bodies = 0;
       const wrong: string[] = [];
       await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, decodeBodies: true }, {

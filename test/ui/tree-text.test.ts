@@ -16,7 +16,7 @@ import { treeLines } from "../../ui/body-format.js";
 import { LineWriter } from "../../ui/line-writer.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { writeTreeLines } from "../../ui/tree-text.js";
-import { ROOT, sampleCaptures } from "../sample-files.js";
+import { bodySampleCaptures, DEMO_SPEC, ROOT } from "../sample-files.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rpcscope-tree-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,14 +39,10 @@ const field = (name: string, value: DecodedValue, offset = 0, length = 0): Decod
 const text = (s: string): DecodedValue => ({ kind: "string", bytes: new TextEncoder().encode(s), text: s });
 
 describe("writeTreeLines gives treeLines' bytes", () => {
-  const captures = [
-    ...sampleCaptures(),
-    join(ROOT, "samples", "hostile", "hostile-strings.pcap"),
-    join(ROOT, "samples", "hostile", "union-no-arm.pcap"),
-  ];
+  const captures = bodySampleCaptures();
   for (const file of captures) {
     it(`every body of ${file.slice(ROOT.length + 1)}`, async () => {
-      const registry = await loadRegistry({ userSpecs: [join(ROOT, "samples", "demo-service", "demo.x")], defines: new Map() });
+      const registry = await loadRegistry({ userSpecs: [DEMO_SPEC], defines: new Map() });
       const roots: DecodedField[] = [];
       await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, decodeBodies: true }, {
         message(m) {
