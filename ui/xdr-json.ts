@@ -17,11 +17,14 @@ import { enumNameBytes, keyBytes, writeJsonNumber, writeJsonString } from "./bod
 import type { GrowingPieces } from "./line-writer.js";
 import { jsonSafeString } from "./text-safety.js";
 
+const NO_BYTES = new Uint8Array(0);
+const NO_VIEW = new DataView(NO_BYTES.buffer);
+
 /** State for one body; one instance serves every body (nothing here calls back out). */
 class Cursor {
   out!: GrowingPieces;
-  bytes: Uint8Array = new Uint8Array(0);
-  view: DataView = new DataView(new ArrayBuffer(0));
+  bytes: Uint8Array = NO_BYTES;
+  view: DataView = NO_VIEW;
   pos = 0;
   end = 0;
   depth = 0;
@@ -66,7 +69,9 @@ export function writeXdrJson(out: GrowingPieces, type: XdrType, bytes: Uint8Arra
   c.maxOpaque = limits.maxXdrOpaqueBytes;
   // Bytes after the body would be a "trailing-bytes" issue.
   const ok = planFor(type).write(c) && c.pos === c.end;
-  c.bytes = new Uint8Array(0);
+  // Let go of the record, which is reused.
+  c.bytes = NO_BYTES;
+  c.view = NO_VIEW;
   return ok;
 }
 
