@@ -7,7 +7,7 @@
  */
 import type { DecodedValue } from "../dissect/xdr-types.js";
 import { jsonSafeString, jsonSafeStringify } from "./text-safety.js";
-import { GrowingPieces } from "./line-writer.js";
+import { EncodedCache, GrowingPieces } from "./line-writer.js";
 
 const QUOTE = 0x22;
 
@@ -34,27 +34,12 @@ export function writeJsonString(out: GrowingPieces, s: string): void {
 
 const QUOTE_BYTE = Uint8Array.of(QUOTE);
 
-/**
- * JSON text of names that repeat from body to body (field names with their colon,
- * enum names), encoded once. Bounded: a capture cannot make it grow without end.
- */
-class NameBytes {
-  private readonly cache = new Map<string, Uint8Array>();
-  constructor(private readonly suffix: string) {}
+/** JSON text of a name (a field's, with its colon; an enum's), in bytes. */
+const jsonName = (suffix: string) => (name: string): Uint8Array =>
+  Buffer.from((plainAscii(name) ? `"${name}"` : jsonSafeStringify(name)) + suffix, "utf8");
 
-  get(name: string): Uint8Array {
-    let bytes = this.cache.get(name);
-    if (bytes === undefined) {
-      bytes = Buffer.from((plainAscii(name) ? `"${name}"` : jsonSafeStringify(name)) + this.suffix, "utf8");
-      if (this.cache.size >= 4096) this.cache.clear();
-      this.cache.set(name, bytes);
-    }
-    return bytes;
-  }
-}
-
-const KEYS = new NameBytes(":");
-const ENUM_NAMES = new NameBytes("");
+const KEYS = new EncodedCache(jsonName(":"));
+const ENUM_NAMES = new EncodedCache(jsonName(""));
 
 /** `"name":` as JSON bytes. */
 export function keyBytes(name: string): Uint8Array {

@@ -302,6 +302,25 @@ export class GrowingPieces extends PieceBuffer {
   }
 }
 
+/**
+ * Texts that repeat from line to line (field, type and enum names), encoded once
+ * by `encode`. Bounded: a capture cannot make it grow without end.
+ */
+export class EncodedCache {
+  private readonly cache = new Map<string, Uint8Array>();
+  constructor(private readonly encode: (text: string) => Uint8Array) {}
+
+  get(text: string): Uint8Array {
+    let bytes = this.cache.get(text);
+    if (bytes === undefined) {
+      bytes = this.encode(text);
+      if (this.cache.size >= 4096) this.cache.clear();
+      this.cache.set(text, bytes);
+    }
+    return bytes;
+  }
+}
+
 /** ASCII codes of "0123456789abcdef". */
 const HEX_DIGIT = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
 

@@ -7,7 +7,7 @@
  */
 import type { DecodedField, DecodedValue } from "../dissect/xdr-types.js";
 import { childrenOf, treeLine } from "./body-format.js";
-import type { BytePieces } from "./line-writer.js";
+import { EncodedCache, type BytePieces } from "./line-writer.js";
 import { escapeForTerminal } from "./text-safety.js";
 
 /** A line writer that can take a line piece by piece (LineWriter). */
@@ -18,20 +18,7 @@ export interface TreeLineSink extends BytePieces {
 }
 
 /** UTF-8 of escapeForTerminal(text), for names that repeat (field and type names, enum names). */
-class EscapedBytes {
-  private readonly cache = new Map<string, Uint8Array>();
-  get(text: string): Uint8Array {
-    let bytes = this.cache.get(text);
-    if (bytes === undefined) {
-      bytes = Buffer.from(escapeForTerminal(text), "utf8");
-      if (this.cache.size >= 4096) this.cache.clear();
-      this.cache.set(text, bytes);
-    }
-    return bytes;
-  }
-}
-
-const NAMES = new EscapedBytes();
+const NAMES = new EncodedCache((text) => Buffer.from(escapeForTerminal(text), "utf8"));
 const ascii = (text: string): Uint8Array => Buffer.from(text, "latin1");
 const COLON = ascii(": ");
 const EQUALS = ascii(" = ");
