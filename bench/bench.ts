@@ -4,7 +4,10 @@
  * median wall time and the peak RSS (from /usr/bin/time -v when present, else by
  * sampling /proc/PID/status VmHWM).
  *
- *   npm run bench -- [--exchanges 250000] [--runs 3] [--file existing.pcap] [--no-tshark]
+ *   npm run bench -- [--exchanges 250000] [--runs 3] [--mss 1448,8948,65483] [--file existing.pcap] [--no-tshark]
+ *
+ * --mss sets the segment sizes the connections take in turn; the default mixes
+ * Ethernet, jumbo and loopback sizes, --mss 1448 gives a capture off Ethernet.
  *
  * Each run is one round over every command, so that drift in the machine's speed
  * touches all of them alike; ratios are the median of the ratios within rounds.
@@ -13,7 +16,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { generate } from "./generate-capture.js";
+import { DEFAULT_MSS, generate, parseMssList } from "./generate-capture.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "dist", "ui", "cli.js");
@@ -74,6 +77,7 @@ async function main(): Promise<void> {
       runs: { type: "string", default: "3" },
       file: { type: "string" },
       "no-tshark": { type: "boolean", default: false },
+      mss: { type: "string", default: DEFAULT_MSS.join(",") },
     },
   });
   const runs = Number(values.runs);
@@ -81,10 +85,12 @@ async function main(): Promise<void> {
   if (!file) {
     const dir = join(ROOT, "bench", "out");
     mkdirSync(dir, { recursive: true });
-    file = join(dir, `nfs-${values.exchanges}.pcap`);
+    const mss = parseMssList(values.mss);
+    const shape = values.mss === DEFAULT_MSS.join(",") ? "" : `-mss${mss.join("-")}`;
+    file = join(dir, `nfs-${values.exchanges}${shape}.pcap`);
     if (!existsSync(file)) {
-      process.stdout.write(`generating ${file} (${values.exchanges} exchanges over 64 TCP connections)…\n`);
-      generate(file, Number(values.exchanges), 64, 1);
+      process.stdout.write(`generating ${file} (${values.exchanges} exchanges over 64 TCP connections, MSS ${mss.join("/")})…\n`);
+      generate(file, Number(values.exchanges), 64, 1, mss);
     }
   }
   const useTimeV = hasTimeV();

@@ -199,12 +199,16 @@ function pickKind(rng: Rng): Nfs3Proc | "V4" | "PMAP" {
   return "GETATTR";
 }
 
-export function generate(outPath: string, exchanges: number, connections: number, seed: number): { packets: number; bytes: number } {
+/** The default mix of segment sizes: Ethernet, jumbo frames, loopback. */
+export const DEFAULT_MSS: readonly number[] = [1448, 8948, 65483];
+
+export function generate(
+  outPath: string, exchanges: number, connections: number, seed: number, mssChoices: readonly number[] = DEFAULT_MSS,
+): { packets: number; bytes: number } {
   const fd = openSync(outPath, "w");
   const out = new FastPcap(fd);
   const rng = new Rng(seed);
   const gen = new Generator(out, rng, 1_700_000_000);
-  const mssChoices = [1448, 8948, 65483];
   const conns: TcpConn[] = [];
   for (let i = 0; i < connections; i++) {
     const c = new TcpConn(700 + i, 2049, mssChoices[i % mssChoices.length]!, rng);
@@ -252,6 +256,15 @@ export function generate(outPath: string, exchanges: number, connections: number
   return { packets: out.packets, bytes: out.bytes };
 }
 
+/** "1448,8948" → [1448, 8948]; each connection takes the next size in turn. */
+export function parseMssList(text: string): number[] {
+  const sizes = text.split(",").map((t) => Number(t.trim()));
+  for (const n of sizes) {
+    if (!Number.isInteger(n) || n < 64 || n > 65483) throw new Error(`--mss: ${JSON.stringify(text)} is not a list of sizes from 64 to 65483`);
+  }
+  return sizes;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: {
@@ -259,13 +272,15 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       exchanges: { type: "string", default: "250000" },
       connections: { type: "string", default: "64" },
       seed: { type: "string", default: "1" },
+      mss: { type: "string", default: DEFAULT_MSS.join(",") },
     },
   });
+  const mss = parseMssList(values.mss);
   if (!values.out) {
-    process.stderr.write("usage: generate-capture --out FILE [--exchanges N] [--connections N] [--seed N]\n");
+    process.stderr.write("usage: generate-capture --out FILE [--exchanges N] [--connections N] [--seed N] [--mss N,N,…]\n");
     process.exit(2);
   }
   const t = Date.now();
-  const r = generate(values.out, Number(values.exchanges), Number(values.connections), Number(values.seed));
+  const r = generate(values.out, Number(values.exchanges), Number(values.connections), Number(values.seed), mss);
   process.stdout.write(`${values.out}: ${r.packets} packets, ${(r.bytes / 1e6).toFixed(1)} MB in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
 }
