@@ -6,7 +6,7 @@
  * the same bytes for every body of every sample.
  */
 import type { DecodedField, DecodedValue } from "../dissect/xdr-types.js";
-import { childrenOf, treeLine } from "./body-format.js";
+import { treeLine } from "./body-format.js";
 import { EncodedCache, type BytePieces } from "./line-writer.js";
 import { escapeForTerminal } from "./text-safety.js";
 
@@ -25,6 +25,7 @@ const EQUALS = ascii(" = ");
 const OPEN = ascii("  [");
 const PLUS = ascii("+");
 const CLOSE = ascii("]");
+const TWO_SPACES = ascii("  ");
 const ELLIPSIS = Buffer.from("…", "utf8");
 const HEX_DIGITS = "0123456789abcdef";
 
@@ -47,39 +48,74 @@ function variableText(value: DecodedValue): number {
  * `name: type = description  [offset+length]`) as forEachTreeLine makes them.
  */
 export function writeTreeLines(out: TreeLineSink, root: DecodedField, indent: string): void {
-  const fields: DecodedField[] = [root];
-  const depths: number[] = [0];
-  while (fields.length > 0) {
-    const field = fields.pop()!;
-    const depth = depths.pop()!;
-    const name = NAMES.get(field.name);
-    const type = NAMES.get(field.typeName);
-    const value = field.value;
-    const disc = value.kind === "union" ? value.disc : null;
-    const max = LINE_FIXED + indent.length + 2 * depth + name.length + type.length + variableText(value) +
-      (disc ? NAMES.get(disc.name).length + variableText(disc.value) : 0);
-    if (out.reserve(max)) {
-      out.ascii(indent);
-      for (let i = 0; i < depth; i++) out.ascii("  ");
-      out.raw(name);
-      out.bytes(COLON);
-      out.raw(type);
-      writeDescription(out, value);
-      out.bytes(OPEN);
-      out.int(field.offset);
-      out.bytes(PLUS);
-      out.int(field.length);
-      out.bytes(CLOSE);
-      out.endLine();
-    } else {
-      // Longer than the output buffer: the string form, which the writer copes with.
-      out.line(treeLine(field, indent + "  ".repeat(depth)));
+  // The fields still to write, deepest-first order kept by a stack; module-level so
+  // that the stacks are not allocated (and grown) again for every body.
+  const base = stackTop;
+  pushField(root, 0);
+  try {
+    while (stackTop > base) {
+      stackTop--;
+      const field = fieldStack[stackTop]!;
+      const depth = depthStack[stackTop]!;
+      fieldStack[stackTop] = null;
+      writeTreeLine(out, field, depth, indent);
+      const value = field.value;
+      switch (value.kind) {
+        case "struct":
+          for (let i = value.fields.length - 1; i >= 0; i--) pushField(value.fields[i]!, depth + 1);
+          break;
+        case "array":
+          for (let i = value.elements.length - 1; i >= 0; i--) pushField(value.elements[i]!, depth + 1);
+          break;
+        case "union":
+          if (value.arm) pushField(value.arm, depth + 1);
+          break;
+        case "optional":
+          if (value.value) pushField(value.value, depth + 1);
+          break;
+        default:
+          break;
+      }
     }
-    const children = childrenOf(value);
-    for (let i = children.length - 1; i >= 0; i--) {
-      fields.push(children[i]!);
-      depths.push(depth + 1);
-    }
+  } finally {
+    // A writer that threw (a closed pipe) leaves nothing behind for the next body.
+    while (stackTop > base) fieldStack[--stackTop] = null;
+  }
+}
+
+const fieldStack: (DecodedField | null)[] = [];
+const depthStack: number[] = [];
+let stackTop = 0;
+
+function pushField(field: DecodedField, depth: number): void {
+  fieldStack[stackTop] = field;
+  depthStack[stackTop] = depth;
+  stackTop++;
+}
+
+function writeTreeLine(out: TreeLineSink, field: DecodedField, depth: number, indent: string): void {
+  const name = NAMES.get(field.name);
+  const type = NAMES.get(field.typeName);
+  const value = field.value;
+  const disc = value.kind === "union" ? value.disc : null;
+  const max = LINE_FIXED + indent.length + 2 * depth + name.length + type.length + variableText(value) +
+    (disc ? NAMES.get(disc.name).length + variableText(disc.value) : 0);
+  if (out.reserve(max)) {
+    out.ascii(indent);
+    for (let i = 0; i < depth; i++) out.bytes(TWO_SPACES);
+    out.raw(name);
+    out.bytes(COLON);
+    out.raw(type);
+    writeDescription(out, value);
+    out.bytes(OPEN);
+    out.int(field.offset);
+    out.bytes(PLUS);
+    out.int(field.length);
+    out.bytes(CLOSE);
+    out.endLine();
+  } else {
+    // Longer than the output buffer: the string form, which the writer copes with.
+    out.line(treeLine(field, indent + "  ".repeat(depth)));
   }
 }
 
@@ -150,14 +186,24 @@ function writeUtf8(out: TreeLineSink, text: string): void {
   out.raw(Buffer.from(text, "utf8"));
 }
 
+/** Hex digits and the printable preview of an opaque are written here, then copied out. */
+const SCRATCH = new Uint8Array(64);
+/** SCRATCH's first n bytes, for each n: a copy without a view made per value. */
+const SCRATCH_PREFIX = Array.from({ length: SCRATCH.length + 1 }, (_, n) => SCRATCH.subarray(0, n));
+const HEX_CODES = Buffer.from(HEX_DIGITS, "latin1");
+const DOT = 0x2e;
+
 /** `N bytes <hex of the first 32>[…]` and, when mostly printable, `  "<text>[…]"`. */
 function writeOpaque(out: TreeLineSink, bytes: Uint8Array): void {
   out.int(bytes.length);
   out.ascii(" bytes ");
   const shown = Math.min(bytes.length, 32);
-  let hex = "";
-  for (let i = 0; i < shown; i++) hex += HEX_DIGITS[bytes[i]! >> 4]! + HEX_DIGITS[bytes[i]! & 15]!;
-  out.ascii(hex);
+  for (let i = 0; i < shown; i++) {
+    const b = bytes[i]!;
+    SCRATCH[2 * i] = HEX_CODES[b >> 4]!;
+    SCRATCH[2 * i + 1] = HEX_CODES[b & 15]!;
+  }
+  out.bytes(SCRATCH_PREFIX[2 * shown]!);
   if (shown < bytes.length) out.bytes(ELLIPSIS);
   const n = Math.min(bytes.length, 48);
   if (n === 0) return;
@@ -167,13 +213,12 @@ function writeOpaque(out: TreeLineSink, bytes: Uint8Array): void {
     if (b >= 0x20 && b < 0x7f) printable++;
   }
   if (printable * 4 < n * 3) return;
-  let text = "";
   for (let i = 0; i < n; i++) {
     const b = bytes[i]!;
-    text += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".";
+    SCRATCH[i] = b >= 0x20 && b < 0x7f ? b : DOT;
   }
   out.ascii('  "');
-  out.ascii(text);
+  out.bytes(SCRATCH_PREFIX[n]!);
   if (n < bytes.length) out.bytes(ELLIPSIS);
   out.ascii('"');
 }
