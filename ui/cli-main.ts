@@ -12,7 +12,7 @@ import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type
 import { GrowingPieces, LineBuilder, LineWriter } from "./line-writer.js";
 import { writeBodyJson, writeJsonString } from "./body-json.js";
 import { OrderedOutput } from "./ordered-output.js";
-import { LineCache, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine } from "./summary-format.js";
+import { LineCache, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine, writeSummaryText } from "./summary-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
 import { FILTER_HELP, type NameLookup } from "./filter/fields.js";
@@ -194,7 +194,13 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   };
   /** A text line (and -V tree lines) straight out, no array of lines and no joined text; null (written already). */
   const writeText = (m: AnalyzedMessage, info: string): null => {
-    out.line(summaryLine(m, names, info, cache));
+    const parts = cache.textLineParts(m, info);
+    if (parts && out.reserve(parts.maxBytes)) {
+      writeSummaryText(m, parts, out);
+      out.endLine();
+    } else {
+      out.line(summaryLine(m, names, info, cache));
+    }
     if (opts.verbose) {
       if (m.args) writeTreeLines(out, m.args, TREE_INDENT);
       if (m.res) writeTreeLines(out, m.res, TREE_INDENT);

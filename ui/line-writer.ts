@@ -19,6 +19,8 @@ export interface BytePieces {
   raw(bytes: Uint8Array): void;
   /** The same, for short constant pieces. */
   bytes(piece: Uint8Array): void;
+  /** Text of any kind, as UTF-8 (room for 3 bytes per UTF-16 unit is the caller's). */
+  utf8(text: string): void;
 }
 
 /** The shared piece writers over a buffer and a position. */
@@ -88,6 +90,10 @@ abstract class PieceBuffer implements BytePieces {
     }
     for (let i = 0; i < n; i++) buf[pos++] = piece[i]!;
     this.pos = pos;
+  }
+
+  utf8(text: string): void {
+    this.pos += this.buf.write(text, this.pos, "utf8");
   }
 
   raw(bytes: Uint8Array): void {
@@ -253,7 +259,7 @@ export class GrowingPieces extends PieceBuffer {
   }
 
   /** Text of any kind, as UTF-8. */
-  utf8(text: string): void {
+  override utf8(text: string): void {
     this.room(text.length * 3);
     this.pos += this.buf.write(text, this.pos, "utf8");
   }

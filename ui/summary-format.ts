@@ -74,6 +74,27 @@ interface EndpointPiece {
 interface ProcedurePieces {
   call: Uint8Array | null;
   readonly byStatus: Map<string, Uint8Array>;
+  /** The text line's `  Call   nfs v3 READ`, and `  Reply  nfs v3 READ  SUCCESS` by status. */
+  textCall: Uint8Array | null;
+  readonly textByStatus: Map<string, Uint8Array>;
+}
+
+function newProcedurePieces(): ProcedurePieces {
+  return { call: null, byStatus: new Map(), textCall: null, textByStatus: new Map() };
+}
+
+/** What a text summary line is made of besides the message (LineCache.textLineParts; one object, reused). */
+export interface TextLineParts {
+  /** `m.time.toFixed(6)` when writeFixed6 cannot write it without the string; else "". */
+  time: string;
+  /** `127.0.0.1:747 → 127.0.0.1:2049  TCP`, UTF-8. */
+  endpoints: Uint8Array;
+  /** `  Call   nfs v3 READ` or `  Reply  nfs v3 READ  SUCCESS`, UTF-8. */
+  procedure: Uint8Array;
+  /** The extra info, escaped for the terminal ("" for none). */
+  info: string;
+  /** At most how many bytes writeSummaryText writes. */
+  maxBytes: number;
 }
 
 const MALFORMED_PIECE = Buffer.from(
@@ -87,6 +108,10 @@ function buildEndpointPiece(msg: RpcMessage): Uint8Array {
     `,"src":${jsonSafeStringify(msg.src)},"dst":${jsonSafeStringify(msg.dst)},"sport":${msg.sport},"dport":${msg.dport},"transport":"${msg.transport}","xid":`,
     "utf8",
   );
+}
+
+function buildTextEndpointPiece(msg: RpcMessage): Uint8Array {
+  return Buffer.from(`${endpoint(msg.src, msg.sport)} → ${endpoint(msg.dst, msg.dport)}  ${msg.transport === "tcp" ? "TCP" : "UDP"}`, "utf8");
 }
 
 /**
@@ -121,26 +146,32 @@ export class LineCache {
 
   /** `,"src":…,"dst":…,"sport":…,"dport":…,"transport":…,"xid":` for the message's direction. */
   jsonEndpointPiece(msg: RpcMessage): Uint8Array {
+    return this.endpointPieceOf(msg, this.tcpEndpointPieces, this.udpEndpointPieces, buildEndpointPiece);
+  }
+
+  /** A piece made from the message's endpoints, cached per TCP connection and direction, or per UDP endpoint pair. */
+  private endpointPieceOf(msg: RpcMessage, tcp: Map<number, EndpointPiece[]>, udp: Map<string, Uint8Array>,
+    build: (msg: RpcMessage) => Uint8Array): Uint8Array {
     if (msg.connId === null) {
       const key = `${msg.src}|${msg.sport}|${msg.dst}|${msg.dport}|${msg.transport}`;
-      let piece = this.udpEndpointPieces.get(key);
+      let piece = udp.get(key);
       if (!piece) {
-        if (this.udpEndpointPieces.size > 8192) this.udpEndpointPieces.clear();
-        piece = buildEndpointPiece(msg);
-        this.udpEndpointPieces.set(key, piece);
+        if (udp.size > 8192) udp.clear();
+        piece = build(msg);
+        udp.set(key, piece);
       }
       return piece;
     }
-    let dirs = this.tcpEndpointPieces.get(msg.connId);
+    let dirs = tcp.get(msg.connId);
     if (!dirs) {
-      if (this.tcpEndpointPieces.size > 8192) this.tcpEndpointPieces.clear();
+      if (tcp.size > 8192) tcp.clear();
       dirs = [];
-      this.tcpEndpointPieces.set(msg.connId, dirs);
+      tcp.set(msg.connId, dirs);
     }
     for (const d of dirs) {
       if (d.sport === msg.sport && d.dport === msg.dport && d.src === msg.src && d.dst === msg.dst) return d.bytes;
     }
-    const bytes = buildEndpointPiece(msg);
+    const bytes = build(msg);
     if (dirs.length >= 2) dirs.length = 0;
     dirs.push({ src: msg.src, dst: msg.dst, sport: msg.sport, dport: msg.dport, bytes });
     return bytes;
@@ -148,7 +179,7 @@ export class LineCache {
 
   /** Per program → vers·proc → the pieces by kind and status. */
   private readonly procedurePieces = new Map<number, Map<number, ProcedurePieces>>();
-  private readonly unnamedPieces: ProcedurePieces = { call: null, byStatus: new Map() };
+  private readonly unnamedPieces: ProcedurePieces = newProcedurePieces();
   private lastPieces: ProcedurePieces | null = null;
   private lastProg = -1;
   private lastVersProc = -1;
@@ -158,34 +189,7 @@ export class LineCache {
     const h = msg.header;
     if (!h) return MALFORMED_PIECE;
     const call = callHeaderOf(msg);
-    let pieces: ProcedurePieces;
-    if (!call) {
-      pieces = this.unnamedPieces;
-    } else if (call.vers >= 0x10000 || call.proc >= 0x10000) {
-      pieces = { call: null, byStatus: new Map() };
-    } else {
-      const versProc = call.vers * 0x10000 + call.proc;
-      // Lines of one procedure come in runs, and each is asked about twice (size, write).
-      if (this.lastPieces && call.prog === this.lastProg && versProc === this.lastVersProc) {
-        pieces = this.lastPieces;
-      } else {
-        let inner = this.procedurePieces.get(call.prog);
-        if (!inner) {
-          if (this.procedurePieces.size > 4096) this.procedurePieces.clear();
-          inner = new Map();
-          this.procedurePieces.set(call.prog, inner);
-        }
-        let found = inner.get(versProc);
-        if (!found) {
-          found = { call: null, byStatus: new Map() };
-          inner.set(versProc, found);
-        }
-        pieces = found;
-        this.lastPieces = found;
-        this.lastProg = call.prog;
-        this.lastVersProc = versProc;
-      }
-    }
+    const pieces = this.piecesOf(call);
     if (h.kind === "call") {
       pieces.call ??= this.buildProcedurePiece("call", call, null);
       return pieces.call;
@@ -198,6 +202,82 @@ export class LineCache {
       pieces.byStatus.set(h.status, bytes);
     }
     return bytes;
+  }
+
+  /** The cached pieces of the procedure a message belongs to (its call's). */
+  private piecesOf(call: RpcCall | null): ProcedurePieces {
+    if (!call) return this.unnamedPieces;
+    if (call.vers >= 0x10000 || call.proc >= 0x10000) return newProcedurePieces();
+    const versProc = call.vers * 0x10000 + call.proc;
+    // Lines of one procedure come in runs, and each is asked about twice (size, write).
+    if (this.lastPieces && call.prog === this.lastProg && versProc === this.lastVersProc) return this.lastPieces;
+    let inner = this.procedurePieces.get(call.prog);
+    if (!inner) {
+      if (this.procedurePieces.size > 4096) this.procedurePieces.clear();
+      inner = new Map();
+      this.procedurePieces.set(call.prog, inner);
+    }
+    let found = inner.get(versProc);
+    if (!found) {
+      found = newProcedurePieces();
+      inner.set(versProc, found);
+    }
+    this.lastPieces = found;
+    this.lastProg = call.prog;
+    this.lastVersProc = versProc;
+    return found;
+  }
+
+  // ── Cached pieces of the text line (UTF-8) ──
+
+  private readonly tcpTextPieces = new Map<number, EndpointPiece[]>();
+  private readonly udpTextPieces = new Map<string, Uint8Array>();
+  private readonly parts: TextLineParts = { time: "", endpoints: new Uint8Array(0), procedure: new Uint8Array(0), info: "", maxBytes: 0 };
+  private lastInfo = "";
+  private lastInfoEscaped = "";
+
+  /**
+   * The parts of `m`'s text line for writeSummaryText; null when the line takes
+   * summaryLine's string path (a malformed message, or notes to add).
+   */
+  textLineParts(m: AnalyzedMessage, extraInfo: string): TextLineParts | null {
+    const { msg } = m;
+    const h = msg.header;
+    if (!h || msg.issues.length || m.bodyIssues.length) return null;
+    const parts = this.parts;
+    parts.time = fixed6Exact(m.time) ? "" : m.time.toFixed(6);
+    parts.endpoints = this.textEndpointPiece(msg);
+    const call = callHeaderOf(msg);
+    const pieces = this.piecesOf(call);
+    if (h.kind === "call") {
+      pieces.textCall ??= Buffer.from(`  Call   ${this.what(call)}`, "utf8");
+      parts.procedure = pieces.textCall;
+    } else {
+      let bytes = pieces.textByStatus.get(h.status);
+      if (!bytes) {
+        if (pieces.textByStatus.size > 64) pieces.textByStatus.clear();
+        bytes = Buffer.from(`  Reply  ${this.what(call)}  ${h.status}`, "utf8");
+        pieces.textByStatus.set(h.status, bytes);
+      }
+      parts.procedure = bytes;
+    }
+    if (extraInfo !== this.lastInfo) {
+      this.lastInfo = extraInfo;
+      this.lastInfoEscaped = extraInfo ? escapeForTerminal(extraInfo) : "";
+    }
+    parts.info = this.lastInfoEscaped;
+    // Frame and peer frame (≤ 16 digits each), time, xid, mismatch and rtt texts, separators.
+    parts.maxBytes = TEXT_LINE_FIXED_BYTES + parts.time.length + parts.endpoints.length + parts.procedure.length + parts.info.length * 3;
+    return parts;
+  }
+
+  private what(call: RpcCall | null): string {
+    return call ? this.label(call.prog, call.vers, call.proc) : "(no call seen)";
+  }
+
+  /** `src → dst  TCP` for the message's direction. */
+  private textEndpointPiece(msg: RpcMessage): Uint8Array {
+    return this.endpointPieceOf(msg, this.tcpTextPieces, this.udpTextPieces, buildTextEndpointPiece);
   }
 
   private buildProcedurePiece(kind: "call" | "reply", call: RpcCall | null, status: string | null): Uint8Array {
@@ -281,6 +361,112 @@ export function summaryLine(m: AnalyzedMessage, names: Names, extraInfo = "", ca
   }
   return line;
 }
+
+/** Fixed part of a text line: frame and peer frame (≤ 16 digits each), separators, xid, mismatch and rtt. */
+const TEXT_LINE_FIXED_BYTES = 160;
+const T_SPACES = Buffer.from(" ".repeat(16), "latin1");
+const T_SEP = Buffer.from("  ", "latin1");
+const T_XID = Buffer.from("  xid=0x", "latin1");
+const T_PEER = Buffer.from("  call #", "latin1");
+const T_RTT = Buffer.from(" rtt ", "latin1");
+const T_MICROSECONDS = Buffer.from("µs", "utf8");
+const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
+
+function writeSpaces(out: BytePieces, n: number): void {
+  if (n > 0) out.bytes(n === T_SPACES.length ? T_SPACES : T_SPACES.subarray(0, n));
+}
+
+/**
+ * Writes the same line as `summaryLine(m, names, extraInfo, cache)`, piece by
+ * piece, from `parts = cache.textLineParts(m, extraInfo)`: the hot path of
+ * `rpcscope summary` (a test checks they agree on every sample).
+ */
+export function writeSummaryText(m: AnalyzedMessage, parts: TextLineParts, out: BytePieces): void {
+  const { msg } = m;
+  const h = msg.header!;
+  const frame = msg.frame;
+  if (Number.isSafeInteger(frame) && frame >= 0) {
+    let digits = 1;
+    for (let v = frame; v >= 10; v = Math.floor(v / 10)) digits++;
+    writeSpaces(out, 6 - digits);
+    out.int(frame);
+  } else {
+    out.ascii(String(frame).padStart(6));
+  }
+  out.bytes(T_SEP);
+  if (parts.time) {
+    writeSpaces(out, 12 - parts.time.length);
+    out.ascii(parts.time);
+  } else {
+    writeFixed6(out, m.time, 12);
+  }
+  out.bytes(T_SEP);
+  out.raw(parts.endpoints);
+  out.bytes(T_XID);
+  const xid = h.xid;
+  for (let shift = 28; shift >= 0; shift -= 4) out.bytes(HEX_DIGIT_PIECES[(xid >>> shift) & 15]!);
+  out.raw(parts.procedure);
+  if (h.kind === "reply") {
+    if (h.mismatch) out.ascii(`  (supports ${h.mismatch.low}..${h.mismatch.high})`);
+    const peer = peerFrameOf(msg);
+    if (peer !== null) {
+      out.bytes(T_PEER);
+      out.int(peer);
+      const rtt = rttOf(msg);
+      if (rtt !== null) {
+        out.bytes(T_RTT);
+        if (rtt >= 0 && rtt < 1e-3) {
+          // formatSeconds' `${(s * 1e6).toFixed(0)}µs`: toFixed(0) and Math.round agree on non-negative numbers.
+          out.int(Math.round(rtt * 1e6));
+          out.bytes(T_MICROSECONDS);
+        } else {
+          out.utf8(formatSeconds(rtt));
+        }
+      }
+    }
+  }
+  if (parts.info) {
+    out.bytes(T_SEP);
+    out.utf8(parts.info);
+  }
+}
+
+/** Below 2^22 (seconds), x·1e6 is within 0.001 of the exact product: far from a tie, Math.round rounds as toFixed does. */
+const FIXED6_LIMIT = 4_194_304;
+
+/** Whether writeFixed6 writes `x.toFixed(6)` exactly (else use the string). */
+export function fixed6Exact(x: number): boolean {
+  if (!(x >= 0 && x < FIXED6_LIMIT)) return false;
+  const scaled = x * 1e6;
+  return Math.abs(scaled - Math.floor(scaled) - 0.5) > 0.01;
+}
+
+/**
+ * Writes `x.toFixed(6).padStart(width)` without making the string, when
+ * fixed6Exact(x): toFixed rounds the exact value of x, half away from zero, and
+ * Math.round(x·1e6) does the same unless x·1e6 lies within its rounding error of
+ * a tie (those take the string).
+ */
+export function writeFixed6(out: BytePieces, x: number, width: number): void {
+  const n = Math.round(x * 1e6);
+  const whole = Math.floor(n / 1e6);
+  const frac = n - whole * 1e6;
+  let digits = 1;
+  for (let v = whole; v >= 10; v = Math.floor(v / 10)) digits++;
+  writeSpaces(out, width - digits - 7);
+  out.int(whole);
+  out.bytes(FRACTION_POINTS[6 - fractionDigits(frac)]!);
+  if (frac > 0) out.int(frac);
+}
+
+/** Digits of 0 ≤ v < 1e6 without leading zeros (0 has none: ".000000" is all point and zeros). */
+function fractionDigits(v: number): number {
+  if (v === 0) return 0;
+  return v >= 100_000 ? 6 : v >= 10_000 ? 5 : v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
+}
+
+/** The single hex digit pieces, so a digit is one short copy. */
+const HEX_DIGIT_PIECES: readonly Uint8Array[] = Array.from({ length: 16 }, (_, d) => HEX_DIGITS.subarray(d, d + 1));
 
 /** The NDJSON object for one message (keys documented in the README). */
 export function summaryJson(m: AnalyzedMessage, names: Names, withBodies: boolean): { [key: string]: JsonValue } {

@@ -8,7 +8,8 @@ import { ROOT, sampleCaptures } from "../sample-files.js";
 import { analyzeCapture } from "../../ui/analyze.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { namesFor } from "../../ui/names.js";
-import { LineCache, summaryJson, summaryJsonLine, summaryLine, writeRounded9 } from "../../ui/summary-format.js";
+import { LineCache, fixed6Exact, summaryJson, summaryJsonLine, summaryLine, writeFixed6, writeRounded9, writeSummaryText } from "../../ui/summary-format.js";
+import { MessageInfoContext } from "../../ui/message-info.js";
 import { GrowingPieces, LineBuilder } from "../../ui/line-writer.js";
 import { jsonSafeStringify } from "../../ui/text-safety.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
@@ -40,7 +41,74 @@ describe("summary formatting", () => {
         expect(summaryLine(m, names, "", cache)).toBe(summaryLine(m, names));
       }
     });
+
+    it(`piecewise text line equals summaryLine, info text included: ${file.slice(ROOT.length + 1)}`, async () => {
+      const registry = await loadRegistry({ userSpecs: [], defines: new Map() });
+      const names = namesFor(registry);
+      const cache = new LineCache(names);
+      const infoCtx = new MessageInfoContext();
+      let piecewise = 0;
+      let lines = 0;
+      await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, decodeBodies: true }, {
+        message(m) {
+          // As the CLI writes it: when the message arrives, a reply's exchange final, a call's not yet.
+          const info = m.msg.header ? infoCtx.info(m) : "";
+          const expected = summaryLine(m, names, info);
+          const parts = cache.textLineParts(m, info);
+          lines++;
+          if (!parts) return;
+          const line = new LineBuilder(parts.maxBytes);
+          writeSummaryText(m, parts, line);
+          expect(line.text()).toBe(expected);
+          expect(Buffer.byteLength(expected)).toBeLessThanOrEqual(parts.maxBytes);
+          piecewise++;
+        },
+      });
+      // libvirt's own messages have lines of their own; every other sample has ONC-RPC messages.
+      if (!file.includes("libvirt")) expect(lines).toBeGreaterThan(0);
+      // Only malformed messages and those with notes take the string path.
+      if (lines > 0 && !/malformed|fuzz|damage|bad-|corrupt|trunc/.test(file)) expect(piecewise).toBeGreaterThan(0);
+    });
   }
+});
+
+describe("writeFixed6 prints x.toFixed(6).padStart(12) where fixed6Exact says it can", () => {
+  const printed = (x: number) => {
+    const line = new LineBuilder(64);
+    writeFixed6(line, x, 12);
+    return line.text();
+  };
+
+  it("agrees on edge values, and leaves negatives, huge values and near-ties to toFixed", () => {
+    const edges = [0, -0, 1e-7, 4.9e-7, 5.1e-7, 0.000001, 0.0000015, 0.1, 0.999999, 0.9999995, 0.99999951, 1, 59.5, 123456.000001,
+      4194303.999999, 4194303.9999994, 86400.0000004];
+    for (const x of edges) if (fixed6Exact(x)) expect(printed(x), `x = ${x}`).toBe(x.toFixed(6).padStart(12));
+    for (const x of [-1, -0.5, 4194304, 1e21, NaN, Infinity, 0.0000005, 2.5e-6]) expect(fixed6Exact(x), `x = ${x}`).toBe(false);
+    expect(fixed6Exact(0)).toBe(true);
+    expect(fixed6Exact(1.5)).toBe(true);
+  });
+
+  it("agrees on 200,000 values spread over 12 decades, and nanosecond timestamps", () => {
+    let seed = 777;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    let mismatches = 0;
+    let exact = 0;
+    let first = "";
+    const check = (x: number) => {
+      if (!fixed6Exact(x)) return;
+      exact++;
+      if (printed(x) !== x.toFixed(6).padStart(12) && mismatches++ === 0) first = `${x}: ${printed(x)} vs ${x.toFixed(6)}`;
+    };
+    for (let i = 0; i < 100_000; i++) check(next() * 10 ** (next() * 12 - 6));
+    // Relative times as the analyzer makes them: whole seconds plus nanoseconds, ties at 500 ns included.
+    for (let i = 0; i < 100_000; i++) check(Math.floor(next() * 100_000) + (Math.floor(next() * 1e6) * 1000 + (i % 2 ? 500 : Math.floor(next() * 1000))) / 1e9);
+    expect(mismatches, first).toBe(0);
+    // Half of the second set sits on a 500 ns tie, left to toFixed by design.
+    expect(exact).toBeGreaterThan(140_000);
+  });
 });
 
 describe("writeRounded9 prints numbers as String(round9(x)) would", () => {
