@@ -19,6 +19,7 @@ import { LIBVIRT_DEFINES, addSchemaWithLibvirt, registerLibvirtBuiltins } from "
 import { compileSchema, type SourceText } from "../dissect/xdr/load-schema.js";
 import type { LoadOptions, Schema } from "../dissect/xdr/schema.js";
 import { SchemaError } from "../dissect/xdr/schema-error.js";
+import { parseXdrNumber } from "../dissect/xdr/lexer.js";
 
 export interface LoadRegistryOptions {
   readonly userSpecs: readonly string[];
@@ -38,7 +39,13 @@ export async function loadRegistry(options: LoadRegistryOptions): Promise<Progra
   registerLibvirtBuiltins(registry);
   const builtinDir = options.builtinDir ?? builtinSpecDir();
   for (const path of listSpecFiles(builtinDir)) {
-    addSchemaWithLibvirt(registry, loadGroup([path], load, false), { source: "builtin" });
+    // Compiled when first needed: most captures use one or two of them.
+    const text = readFileSync(path, "utf8");
+    registry.addDeferred(programNumbersIn(text), () => {
+      const result = compileSchema([{ path, text }], load);
+      if (!result.schema) throw SchemaError.combine(result.errors);
+      addSchemaWithLibvirt(registry, result.schema, { source: "builtin" });
+    });
   }
   for (const dir of (options.specPathEnv ?? "").split(":")) {
     if (!dir || !isDirectory(dir)) continue;
@@ -106,6 +113,22 @@ function loadGroup(paths: readonly string[], options: LoadOptions, followInclude
   const result = compileSchema(sources, options);
   if (!result.schema) throw SchemaError.combine(result.errors);
   return result.schema;
+}
+
+/**
+ * The numbers a `.x` text may give its programs, without compiling it: every
+ * `} = N;` (closing a program or a version, or in a comment: a superset does no
+ * harm). Null when one of them is a name rather than a number, so the file's
+ * programs cannot be told without compiling it.
+ */
+export function programNumbersIn(text: string): Set<number> | null {
+  const numbers = new Set<number>();
+  for (const m of text.matchAll(/\}\s*=\s*([^;\s]+)\s*;/g)) {
+    const value = parseXdrNumber(m[1]!);
+    if (value === undefined) return null;
+    numbers.add(value);
+  }
+  return numbers;
 }
 
 function canonical(path: string): string {

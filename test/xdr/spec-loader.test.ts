@@ -11,7 +11,9 @@ import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import type { RpcCall, RpcReply } from "../../dissect/rpc-types.js";
 import { compileSchema } from "../../dissect/xdr/load-schema.js";
 import { SchemaError } from "../../dissect/xdr/schema-error.js";
-import { builtinSpecDir, loadRegistry } from "../../ui/spec-loader.js";
+import { builtinSpecDir, loadRegistry, programNumbersIn } from "../../ui/spec-loader.js";
+import { ProgramRegistry } from "../../dissect/registry.js";
+import { LIBVIRT_DEFINES, addSchemaWithLibvirt, registerLibvirtBuiltins } from "../../dissect/libvirt/index.js";
 import { hex } from "./hex.js";
 import { render } from "./render.js";
 
@@ -45,6 +47,67 @@ describe("built-in specs (dissect/specs/*.x)", () => {
       expect(r.schema!.programs.length).toBeGreaterThan(0);
     });
   }
+  for (const f of files) {
+    it(`${f}: the numbers read without compiling cover every program it defines`, () => {
+      const text = readFileSync(join(SPECS, f), "utf8");
+      const numbers = programNumbersIn(text);
+      expect(numbers, "a built-in spec numbers its programs with literals").not.toBeNull();
+      for (const p of compileSchema([{ path: f, text }]).schema!.programs) expect([...numbers!]).toContain(p.number);
+    });
+  }
+
+  it("programNumbersIn: octal and hex literals, a name gives null", () => {
+    expect([...programNumbersIn("program P { version V { void X(void) = 1; } = 010; } = 0x20000001; /* } = 7; */")!].sort())
+      .toEqual([7, 8, 0x20000001].sort());
+    expect(programNumbersIn("program P { version V { void X(void) = 1; } = 1; } = MY_PROG;")).toBeNull();
+    expect(programNumbersIn("struct s { int a; };")).toEqual(new Set());
+  });
+
+  it("are compiled when a program they define is first asked about, with the same answers as all at once", async () => {
+    const lazy = await loadRegistry({ userSpecs: [], defines: new Map() });
+    const compiled: string[] = [];
+    const eager = new ProgramRegistry();
+    // What loadRegistry held before: libvirt's program and each built-in, compiled now.
+    registerLibvirtBuiltins(eager);
+    for (const f of files) {
+      const schema = compileSchema([{ path: join(SPECS, f), text: readFileSync(join(SPECS, f), "utf8") }], { defines: new Map(), headerConstants: LIBVIRT_DEFINES }).schema!;
+      addSchemaWithLibvirt(eager, schema, { source: "builtin" });
+    }
+    // Watch the deferred loads: a lookup of NFSv3 compiles nfs3.x, not nfs4.x (also 100003) nor the others.
+    const deferred = (lazy as unknown as { deferred: { programs: ReadonlySet<number> | null; load: () => void }[] }).deferred;
+    expect(deferred.length).toBe(files.length);
+    for (const d of deferred) {
+      const load = d.load;
+      (d as { load: () => void }).load = () => {
+        compiled.push([...(d.programs ?? [])].join(","));
+        load();
+      };
+    }
+    expect(lazy.procedureName(100003, 3, 6)).toBe("READ");
+    expect(compiled).toEqual(["3,100003,100227"]);
+    expect(lazy.procedureName(100003, 4, 1)).toBe("COMPOUND");
+    expect(compiled).toEqual(["3,100003,100227", "4,100003"]);
+    expect(lazy.knownPrograms()).toEqual(eager.knownPrograms());
+    expect(compiled.length).toBe(files.length);
+    for (const prog of eager.knownPrograms()) {
+      expect(lazy.versionsOf(prog)).toEqual(eager.versionsOf(prog));
+      expect(lazy.programName(prog)).toBe(eager.programName(prog));
+      for (const vers of eager.versionsOf(prog)) {
+        expect(lazy.proceduresOf(prog, vers).map((p) => [p.proc, p.name, p.specName])).toEqual(
+          eager.proceduresOf(prog, vers).map((p) => [p.proc, p.name, p.specName]));
+      }
+    }
+  });
+
+  it("a built-in compiled after a user's spec of the same version does not replace it", async () => {
+    const spec = write("late/portmap.x", "program MYPMAP { version V2 { hyper PMAPPROC_NULL(void) = 0; } = 2; } = 100000;\n");
+    const r = await loadRegistry({ userSpecs: [spec], defines: new Map() });
+    // rpcbind.x (100000) is still deferred here: the lookup compiles it after the user's spec.
+    expect(r.lookup(100000, 2, 0)?.result).toEqual({ kind: "hyper" });
+    expect(r.lookup(100000, 2, 0)?.specSource).toBe("user");
+    expect(r.lookup(100000, 4, 3)?.specSource).toBe("builtin");
+  });
+
   it("compiled code (dist/ui) finds the same directory", async () => {
     const compiled = join(ROOT, "dist", "ui", "spec-loader.js");
     if (!existsSync(compiled)) {
