@@ -35,7 +35,7 @@
  * retransmissions) until then.
  */
 import type { Limits } from "./limits.js";
-import type { Direction, FrameIssueCode, TcpCloseReason, TcpConnection, TransportSink } from "./transport.js";
+import type { Direction, FrameIssueCode, TcpChunk, TcpCloseReason, TcpConnection, TransportSink } from "./transport.js";
 import { formatIpv4, formatIpv6 } from "./ip-address.js";
 
 const FIN = 0x01;
@@ -138,6 +138,9 @@ export class TcpReassembler {
   private tsSec = 0;
   private tsNsec = 0;
   private lookupDir: Direction = 0;
+  private readonly chunk: { -readonly [K in keyof TcpChunk]: TcpChunk[K] } = {
+    conn: null as unknown as Flow, dir: 0, frame: 0, tsSec: 0, tsNsec: 0, bytes: EMPTY, gapBefore: 0, midstream: false, truncatedAfter: 0,
+  };
 
   readonly stats: TcpStats = {
     segments: 0, connections: 0, chunks: 0, bytesDelivered: 0, gapBytes: 0, retransmissions: 0, outOfOrder: 0,
@@ -607,17 +610,19 @@ export class TcpReassembler {
     this.stats.chunks++;
     this.stats.bytesDelivered += bytes.length;
     this.stats.gapBytes += gapBefore;
-    this.sink.tcpData({
-      conn: flow,
-      dir,
-      frame: this.frame,
-      tsSec: this.tsSec,
-      tsNsec: this.tsNsec,
-      bytes,
-      gapBefore,
-      midstream,
-      truncatedAfter,
-    });
+    // One chunk object for every delivery (TcpChunk: the sink does not keep it).
+    const chunk = this.chunk;
+    chunk.conn = flow;
+    chunk.dir = dir;
+    chunk.frame = this.frame;
+    chunk.tsSec = this.tsSec;
+    chunk.tsNsec = this.tsNsec;
+    chunk.bytes = bytes;
+    chunk.gapBefore = gapBefore;
+    chunk.midstream = midstream;
+    chunk.truncatedAfter = truncatedAfter;
+    this.sink.tcpData(chunk);
+    chunk.bytes = EMPTY;
   }
 
   private mismatch(flow: Flow, dir: Direction): void {

@@ -38,6 +38,7 @@ export interface UdpDatagram {
   readonly fragmentFrames: readonly number[];
 }
 
+/** Valid during the tcpData call only: the reassembler reuses the object (copy what is kept). */
 export interface TcpChunk {
   readonly conn: TcpConnection;
   readonly dir: Direction;
