@@ -69,13 +69,17 @@ interface Entry {
 
 /**
  * Entries by xid (chained) and in insertion order (for eviction and timeouts).
- * The buckets are a fixed array sized from the table's limit, not a Map: a Map
- * whose keys are inserted and deleted for every message spends its time
- * rehashing and allocating. The order is an intrusive doubly-linked list.
+ * The buckets are an array, not a Map: a Map whose keys are inserted and deleted
+ * for every message spends its time rehashing and allocating. The array starts
+ * small and doubles while the entries outnumber the buckets, up to a size set by
+ * the table's limit: a capture with a hundred calls in flight keeps a few KB of
+ * buckets in the cache, not a megabyte sized for the limit. The order is an
+ * intrusive doubly-linked list.
  */
 class XidTable {
-  private readonly buckets: (Entry | null)[];
-  private readonly shift: number;
+  private buckets: (Entry | null)[];
+  private shift: number;
+  private readonly maxBits: number;
   /** A random odd multiplier: no capture can choose xids that all land in one bucket. */
   private readonly multiplier = (Math.floor(Math.random() * 0x4000_0000) * 2 + 1) | 0;
   private oldestEntry: Entry | null = null;
@@ -86,8 +90,21 @@ class XidTable {
   constructor(expected: number) {
     let bits = MIN_BUCKET_BITS;
     while (bits < MAX_BUCKET_BITS && 2 ** bits < expected) bits++;
+    this.maxBits = bits;
+    this.buckets = new Array<Entry | null>(2 ** MIN_BUCKET_BITS).fill(null);
+    this.shift = 32 - MIN_BUCKET_BITS;
+  }
+
+  /** Twice the buckets, each chain rebuilt newest first (from the order list, oldest to newest). */
+  private grow(): void {
+    const bits = 32 - this.shift + 1;
     this.buckets = new Array<Entry | null>(2 ** bits).fill(null);
     this.shift = 32 - bits;
+    for (let e = this.oldestEntry; e; e = e.newer) {
+      const key = bucketOf(e.ex.xid, this.multiplier, this.shift);
+      e.next = this.buckets[key]!;
+      this.buckets[key] = e;
+    }
   }
 
   get size(): number {
@@ -105,6 +122,7 @@ class XidTable {
 
   /** Inserts; returns the entry pushed out of a full bucket (already removed), if any. */
   insert(e: Entry): Entry | null {
+    if (this.count >= this.buckets.length && 32 - this.shift < this.maxBits) this.grow();
     const xid = e.ex.xid;
     const key = bucketOf(xid, this.multiplier, this.shift);
     const first = this.buckets[key]!;

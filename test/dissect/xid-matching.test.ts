@@ -334,6 +334,29 @@ describe("bounded pending table", () => {
   });
 });
 
+describe("a pending table that grows", () => {
+  it("pairs 20,000 outstanding calls with replies in a shuffled order", () => {
+    // Far more calls in flight than the table's first buckets: it doubles several times while they wait.
+    const { sink, p } = setup(withLimits({ maxPendingCalls: 30_000 }));
+    const n = 20_000;
+    for (let i = 0; i < n; i++) p.udp(datagram(i + 1, CLIENT, 800 + (i % 7), SERVER, 2049, call({ xid: 0x5000_0000 + i * 977 }), { ts: 1000 + i * 1e-5 }));
+    expect(p.counts()).toMatchObject({ calls: n });
+    const order = Array.from({ length: n }, (_, i) => i);
+    let seed = 99;
+    for (let i = n - 1; i > 0; i--) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const j = seed % (i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const [k, i] of order.entries()) p.udp(datagram(n + k + 1, SERVER, 2049, CLIENT, 800 + (i % 7), reply(0x5000_0000 + i * 977), { ts: 1001 + k * 1e-5 }));
+    const replies = sink.messages.slice(n);
+    expect(replies.every((m, k) => m.exchange !== null && m.exchange.call?.frame === order[k]! + 1)).toBe(true);
+    expect(replies.every((m) => m.issues.length === 0)).toBe(true);
+    p.finish();
+    expect(p.counts()).toMatchObject({ exchanges: n, unmatchedCalls: 0, orphanReplies: 0 });
+  });
+});
+
 describe("matching with concatenated TCP records", () => {
   it("pairs many interleaved calls and replies arriving in a few chunks", () => {
     const { sink, p } = setup();
