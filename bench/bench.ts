@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     ["rpcscope summary --json", node, [CLI, "summary", "--json", file]],
     ["rpcscope stats", node, [CLI, "stats", file]],
     ["rpcscope summary --json -V (bodies)", node, [CLI, "summary", "--json", "-V", file]],
+    ["rpcscope summary -V (bodies as text)", node, [CLI, "summary", "-V", file]],
   ];
   if (tshark) {
     rows.push(["tshark -Y rpc -T fields", "tshark", ["-r", file, "-Y", "rpc", "-T", "fields", "-e", "rpc.xid", "-e", "rpc.msgtyp", "-e", "rpc.procedure", "-e", "rpc.time"]]);
@@ -150,6 +151,7 @@ async function main(): Promise<void> {
   process.stdout.write(`  summary --json vs tshark -T fields:   ${ratio("rpcscope summary --json", "tshark -Y rpc -T fields")}\n`);
   process.stdout.write(`  stats vs tshark -z rpc,srt:           ${ratio("rpcscope stats", "tshark -z rpc,srt,100003,3")}\n`);
   process.stdout.write(`  bodies vs tshark -V:                  ${ratio("rpcscope summary --json -V (bodies)", "tshark -V (full decode)")}\n`);
+  process.stdout.write(`  bodies as text vs tshark -V:          ${ratio("rpcscope summary -V (bodies as text)", "tshark -V (full decode)")}\n`);
   process.stdout.write("how many times slower than a bare read:\n");
   const floor = results.get("read every frame (floor)");
   for (const label of ["rpcscope summary --json", "rpcscope stats"]) {
