@@ -17,6 +17,15 @@ import type { AnalyzedMessage } from "../../ui/analyze.js";
 
 
 
+/** Numbers in [0, 1) from a fixed seed, so that a failure can be reproduced. */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
 describe("summary formatting", () => {
   const files = sampleCaptures();
 
@@ -89,11 +98,7 @@ describe("writeFixed6 prints x.toFixed(6).padStart(12) where fixed6Exact says it
   });
 
   it("agrees on 200,000 values spread over 12 decades, and nanosecond timestamps", () => {
-    let seed = 777;
-    const next = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
+    const next = seededRandom(777);
     let mismatches = 0;
     let exact = 0;
     let first = "";
@@ -126,12 +131,7 @@ describe("writeRounded9 prints numbers as String(round9(x)) would", () => {
   });
 
   it("agrees on 200,000 values spread over 14 decades", () => {
-    // A fixed-seed generator so a failure can be reproduced.
-    let seed = 12345;
-    const next = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
+    const next = seededRandom(12345);
     let mismatches = 0;
     let first = "";
     for (let i = 0; i < 200_000; i++) {
