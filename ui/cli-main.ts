@@ -15,7 +15,7 @@ import { OrderedOutput } from "./ordered-output.js";
 import { LineCache, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine, writeSummaryText } from "./summary-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
-import { FILTER_HELP, type NameLookup } from "./filter/fields.js";
+import { filterHelp, type NameLookup } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
@@ -456,7 +456,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     options: COMMON_OPTIONS,
   });
   if (values.help) {
-    process.stdout.write(`${USAGE}\n\n${FILTER_HELP}\n`);
+    process.stdout.write(`${USAGE}\n\n${filterHelp()}\n`);
     return 0;
   }
   const opts = commonOptions(values);

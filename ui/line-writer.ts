@@ -275,7 +275,8 @@ export class GrowingPieces extends PieceBuffer {
       if (hexWords.length < pairs) hexWords = new Uint32Array(Math.max(pairs, hexWords.length * 2));
       const words = hexWords;
       const src = new Uint16Array(bytes.buffer, bytes.byteOffset, pairs);
-      for (let i = 0; i < pairs; i++) words[i] = HEX_PAIRS[src[i]!]!;
+      const table = hexPairs ??= hexPairTable();
+      for (let i = 0; i < pairs; i++) words[i] = table[src[i]!]!;
       this.buf.set(new Uint8Array(words.buffer, 0, pairs * 4), this.pos);
       this.pos += pairs * 4;
       if ((n & 1) === 1) this.hexByte(bytes[n - 1]!);
@@ -332,11 +333,14 @@ const HEX_DIGIT = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
+let hexPairs: Uint32Array | null = null;
+
 /**
  * The four hex digits of every two bytes, as the 32-bit word whose memory holds
  * them in order (little-endian: the first byte is the low half of the index).
+ * Made on first use: 65,536 entries cost every start-up 4 ms otherwise.
  */
-const HEX_PAIRS = (() => {
+function hexPairTable(): Uint32Array {
   const table = new Uint32Array(65536);
   for (let v = 0; v < 65536; v++) {
     const first = v & 0xff;
@@ -345,7 +349,7 @@ const HEX_PAIRS = (() => {
       (HEX_DIGIT[second & 15]! << 24)) >>> 0;
   }
   return table;
-})();
+}
 
 /** Scratch words for GrowingPieces.hex, grown to the largest opaque seen. */
 let hexWords = new Uint32Array(1024);

@@ -4,7 +4,7 @@
  * on the common paths, no allocation (name look-ups are cached per NameLookup,
  * path walks reuse a stack owned by their closure).
  *
- * Semantics (also in FILTER_HELP):
+ * Semantics (also in filterHelp()):
  *  - A comparison with an absent field (no reply, body not decoded, no such
  *    path) is false. `A != B` is exactly `!(A == B)`, so it is true then.
  *  - A field with several values (port, frame of an exchange, kind of an
@@ -984,5 +984,5 @@ function compilePathWalk(
 // One import point for the CLI and the TUI.
 export { FilterError } from "./lexer.js";
 export { filterErrorPointer } from "./parser.js";
-export { FILTER_HELP, describeFields, bodyErrorName, findBodyStatus } from "./fields.js";
+export { filterHelp, describeFields, bodyErrorName, findBodyStatus } from "./fields.js";
 export type { FilterSubject, NameLookup } from "./fields.js";

@@ -146,7 +146,11 @@ function helpLines(name: string, help: string, width = 80): string {
   return lines.join("\n");
 }
 
-export const FILTER_HELP = `Display filter (rpcscope -Y EXPR, and / in the terminal UI)
+let filterHelpText: string | null = null;
+
+/** The display filter's help text (made on first use: its field list is laid out word by word). */
+export function filterHelp(): string {
+  filterHelpText ??= `Display filter (rpcscope -Y EXPR, and / in the terminal UI)
 
   FIELD OP VALUE    OP: == != < <= > >= contains matches (also eq ne lt le gt ge, ~)
   FIELD in {V1, V2} true if FIELD == any of the values
@@ -198,6 +202,8 @@ ${FIELD_LIST.map((f) => helpLines(f.name, f.help)).join("\n")}
   res.PATH        decoded result field, e.g. res.status == NFS3ERR_NOENT
   len(PATH)       length of a decoded string/opaque (bytes) or array (elements)
 `;
+  return filterHelpText;
+}
 
 // ---------------------------------------------------------------------------
 // Accessors shared by the evaluator (and, for the body status, by stats callers).
