@@ -103,6 +103,17 @@ function parseIssues(stored: readonly string[]): Issue[] {
   });
 }
 
+/**
+ * The same text as one flat string. Info texts are made by concatenation, which V8
+ * keeps as a tree of pieces ("READ fh 0x… 8KiB@…" is four or five objects); a row
+ * keeps its text as long as the TUI runs, and the tree cost about 150 bytes a row
+ * (heap after loading 50,000 exchanges: 46.4 MB, flat 39.1 MB). The JSON round trip
+ * is exact, lone surrogates included.
+ */
+function flatText(text: string): string {
+  return text.length > 12 ? (JSON.parse(JSON.stringify(text)) as string) : text;
+}
+
 function endpoint(addr: string, port: number): string {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
@@ -270,7 +281,7 @@ export class CaptureIndex implements TuiDataSource {
       row.proc = h.proc;
       row.call = this.store(m, record);
       row.status = "waiting";
-      row.info = info;
+      row.info = flatText(info);
       this.counts.exchanges++;
       if (ex) this.rowOfExchange.set(ex, row);
       this.placeInView(row);
@@ -297,7 +308,7 @@ export class CaptureIndex implements TuiDataSource {
     row.status = h.status === "SUCCESS" && bodyStatus ? bodyStatus : h.status;
     row.isError = h.status !== "SUCCESS" || bodyStatus !== null;
     // A reply's text describes the whole exchange (the call's text plus any error).
-    if (info) row.info = info;
+    if (info) row.info = flatText(info);
     if (row.isError) this.counts.errors++;
     if (row.rtt !== null) this.rtts.add(row.rtt);
     this.placeInView(row);
