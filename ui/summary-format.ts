@@ -371,7 +371,8 @@ export function summaryLine(m: AnalyzedMessage, names: Names, extraInfo = "", ca
 
 /** Fixed part of a text line: frame and peer frame (≤ 16 digits each), separators, xid, mismatch and rtt. */
 const TEXT_LINE_FIXED_BYTES = 160;
-const T_SPACES = Buffer.from(" ".repeat(16), "latin1");
+/** "", " ", "  " … 16 spaces: padding as one short copy, with no view made per line. */
+const T_SPACES: readonly Uint8Array[] = Array.from({ length: 17 }, (_, n) => Buffer.from(" ".repeat(n), "latin1"));
 const T_SEP = Buffer.from("  ", "latin1");
 const T_XID = Buffer.from("  xid=0x", "latin1");
 const T_PEER = Buffer.from("  call #", "latin1");
@@ -380,7 +381,8 @@ const T_MICROSECONDS = Buffer.from("µs", "utf8");
 const HEX_DIGITS = Buffer.from("0123456789abcdef", "latin1");
 
 function writeSpaces(out: BytePieces, n: number): void {
-  if (n > 0) out.bytes(n === T_SPACES.length ? T_SPACES : T_SPACES.subarray(0, n));
+  for (; n > 16; n -= 16) out.bytes(T_SPACES[16]!);
+  if (n > 0) out.bytes(T_SPACES[n]!);
 }
 
 /**
