@@ -76,12 +76,17 @@ export class ProgramRegistry {
    * or with `vers`, that version of it: a file's numbers hold its versions' too.
    */
   private loadDeferred(prog: number | null, vers?: number): void {
-    const waiting = this.deferred;
-    const due = waiting.filter((d) => prog === null || d.programs === null ||
-      (d.programs.has(prog) && (vers === undefined || d.programs.has(vers))));
-    if (due.length === 0) return;
-    this.deferred = waiting.filter((d) => !due.includes(d));
-    for (const d of due) d.load();
+    // Called on every lookup while any spec waits: nothing is allocated unless one is due.
+    let due: DeferredSpec[] | null = null;
+    for (const d of this.deferred) {
+      if (prog === null || d.programs === null || (d.programs.has(prog) && (vers === undefined || d.programs.has(vers)))) {
+        (due ??= []).push(d);
+      }
+    }
+    if (due === null) return;
+    const loading = due;
+    this.deferred = this.deferred.filter((d) => !loading.includes(d));
+    for (const d of loading) d.load();
   }
 
   /** Adds every program of a loaded schema. A user spec replaces a built-in one per (prog, vers). */
