@@ -26,24 +26,7 @@ import { StatsCollector, formatStatsText, RttDistribution } from "./stats.js";
 import { SpillFile } from "./spill-file.js";
 import { callTree, replyTree, type MessageContext } from "./detail-model.js";
 import { MessageInfoContext } from "./message-info.js";
-
-interface StoredMessage {
-  readonly frame: number;
-  readonly frames: readonly number[];
-  readonly tsSec: number;
-  readonly tsNsec: number;
-  readonly time: number;
-  readonly src: string;
-  readonly dst: string;
-  readonly sport: number;
-  readonly dport: number;
-  readonly connId: number | null;
-  readonly length: number;
-  readonly spillOffset: number;
-  /** Bytes stored (less than length when the capture cut the record). */
-  readonly stored: number;
-  readonly issues: readonly string[];
-}
+import { MessageStore, type MessageId, type StoredMessage } from "./message-store.js";
 
 interface RowData {
   readonly index: number;
@@ -62,8 +45,8 @@ interface RowData {
   rtt: number | null;
   retransmits: number;
   info: string;
-  call: StoredMessage | null;
-  reply: StoredMessage | null;
+  call: MessageId | null;
+  reply: MessageId | null;
   /** Conversation key: transport + both endpoints, order-independent. */
   readonly conversation: string;
   readonly client: string;
@@ -124,6 +107,7 @@ export class CaptureIndex implements TuiDataSource {
   private readonly rows: RowData[] = [];
   private readonly rowOfExchange = new Map<Exchange, RowData>();
   private readonly spill = new SpillFile();
+  private readonly messages = new MessageStore();
   private readonly stats = new StatsCollector();
   private readonly rtts = new RttDistribution();
   private readonly listeners = new Set<() => void>();
@@ -187,20 +171,20 @@ export class CaptureIndex implements TuiDataSource {
     return s;
   }
 
-  private store(m: AnalyzedMessage, record: Uint8Array): StoredMessage {
+  private store(m: AnalyzedMessage, record: Uint8Array): MessageId {
     const issues = m.msg.issues.length || m.bodyIssues.length ? [...m.msg.issues, ...m.bodyIssues] : [];
     return this.storeRecord(m.msg, m.time, record, issues);
   }
 
-  private storeLibvirt(m: AnalyzedLibvirtMessage, bytes: Uint8Array): StoredMessage {
+  private storeLibvirt(m: AnalyzedLibvirtMessage, bytes: Uint8Array): MessageId {
     return this.storeRecord(m.msg, m.time, bytes, m.msg.issues);
   }
 
   /** The row's view of one message: where its bytes are in the spill file, and a few facts. */
   private storeRecord(
     msg: RpcMessage | LibvirtMessage, time: number, bytes: Uint8Array, issues: readonly { code: string; detail: string }[],
-  ): StoredMessage {
-    return {
+  ): MessageId {
+    return this.messages.add({
       frame: msg.frame,
       frames: msg.frames.length === 1 ? NO_FRAMES : msg.frames.slice(),
       tsSec: msg.tsSec,
@@ -215,7 +199,7 @@ export class CaptureIndex implements TuiDataSource {
       spillOffset: this.spill.append(bytes),
       stored: bytes.length,
       issues: issues.length ? issues.map((i) => `${i.code}: ${i.detail}`) : NO_ISSUES,
-    };
+    });
   }
 
   private newRow(kind: RowKind, m: RowSource, clientIsSrc: boolean, libvirt = false): RowData {
@@ -403,8 +387,8 @@ export class CaptureIndex implements TuiDataSource {
    * an event or stream message (or an unreadable one) as itself.
    */
   private libvirtSubjectFor(row: RowData, withBodies: boolean): FilterSubject {
-    const call = row.call ? this.rereadLibvirt(row.call, row.transport) : null;
-    const reply = row.reply ? this.rereadLibvirt(row.reply, row.transport) : null;
+    const call = row.call ? this.rereadLibvirt(this.messages.get(row.call), row.transport) : null;
+    const reply = row.reply ? this.rereadLibvirt(this.messages.get(row.reply), row.transport) : null;
     let lv: LibvirtFilterSubject;
     if (call?.msg.header?.kind === "call" || reply?.msg.header?.kind === "reply") {
       const ex: LibvirtExchange = {
@@ -436,8 +420,9 @@ export class CaptureIndex implements TuiDataSource {
   private libvirtDetail(row: RowData): Detail {
     const tree: TreeNode[] = [];
     const bytes: DetailBytes[] = [];
-    for (const [side, stored] of [["call", row.call], ["reply", row.reply]] as const) {
-      if (!stored) continue;
+    for (const [side, id] of [["call", row.call], ["reply", row.reply]] as const) {
+      if (!id) continue;
+      const stored = this.messages.get(id);
       const { msg, bytes: data } = this.rereadLibvirt(stored, row.transport);
       const header = msg.header;
       const body = decodeLibvirtBody(header, data, data.length < stored.length ? data.length : null, this.options.registry, this.options.limits);
@@ -527,8 +512,8 @@ export class CaptureIndex implements TuiDataSource {
       status: r.status,
       isError: r.isError,
       rtt: r.rtt,
-      callBytes: r.call?.length ?? 0,
-      replyBytes: r.reply?.length ?? 0,
+      callBytes: r.call ? this.messages.length(r.call) : 0,
+      replyBytes: r.reply ? this.messages.length(r.reply) : 0,
       retransmits: r.retransmits,
     };
   }
@@ -636,8 +621,8 @@ export class CaptureIndex implements TuiDataSource {
   /** Rebuilds just enough of the exchange from stored bytes for the filter to look at. */
   private subjectFor(row: RowData, withBodies: boolean): FilterSubject {
     const names = this.options.names;
-    const call = row.call ? this.reread(row.call, row.transport) : null;
-    const reply = row.reply ? this.reread(row.reply, row.transport) : null;
+    const call = row.call ? this.reread(this.messages.get(row.call), row.transport) : null;
+    const reply = row.reply ? this.reread(this.messages.get(row.reply), row.transport) : null;
     const ex: Exchange = {
       id: row.index,
       transport: row.transport,
@@ -724,8 +709,10 @@ export class CaptureIndex implements TuiDataSource {
     }
     if (row.libvirt) return this.libvirtDetail(row);
     const names = this.options.names;
-    const call = row.call ? this.reread(row.call, row.transport) : null;
-    const reply = row.reply ? this.reread(row.reply, row.transport) : null;
+    const callStored = row.call ? this.messages.get(row.call) : null;
+    const replyStored = row.reply ? this.messages.get(row.reply) : null;
+    const call = callStored ? this.reread(callStored, row.transport) : null;
+    const reply = replyStored ? this.reread(replyStored, row.transport) : null;
     const { args, res, argsNote, resNote } = this.decodeBodies(call, reply);
     const tree: TreeNode[] = [];
     const bytes: DetailBytes[] = [];
@@ -735,19 +722,19 @@ export class CaptureIndex implements TuiDataSource {
     });
     const issueNodes = (s: StoredMessage): TreeNode[] =>
       s.issues.length ? [{ label: `Issues (${s.issues.length})`, children: s.issues.map((t) => ({ label: t, children: [], isError: true })), isError: true, key: "issues" }] : [];
-    if (call && row.call) {
+    if (call && callStored) {
       const h = call.msg.header;
-      if (h?.kind === "call") tree.push(...callTree(names, ctx(row.call), h, args, argsNote));
-      else tree.push({ label: `Malformed message in frame ${row.call.frame}`, children: [], isError: true });
-      tree.push(...issueNodes(row.call));
-      bytes.push({ message: "call", bytes: call.bytes, frames: framesOf(row.call) });
+      if (h?.kind === "call") tree.push(...callTree(names, ctx(callStored), h, args, argsNote));
+      else tree.push({ label: `Malformed message in frame ${callStored.frame}`, children: [], isError: true });
+      tree.push(...issueNodes(callStored));
+      bytes.push({ message: "call", bytes: call.bytes, frames: framesOf(callStored) });
     }
-    if (reply && row.reply) {
+    if (reply && replyStored) {
       const h = reply.msg.header;
       const ch = call?.msg.header;
-      if (h?.kind === "reply") tree.push(...replyTree(names, ctx(row.reply), h, ch?.kind === "call" ? ch : null, res, resNote));
-      tree.push(...issueNodes(row.reply));
-      bytes.push({ message: "reply", bytes: reply.bytes, frames: framesOf(row.reply) });
+      if (h?.kind === "reply") tree.push(...replyTree(names, ctx(replyStored), h, ch?.kind === "call" ? ch : null, res, resNote));
+      tree.push(...issueNodes(replyStored));
+      bytes.push({ message: "reply", bytes: reply.bytes, frames: framesOf(replyStored) });
     } else if (row.kind === "unmatched-call") {
       tree.push({ label: `No reply (${row.status})`, children: [], key: "noreply" });
     }

@@ -1,0 +1,143 @@
+/**
+ * The TUI's stored messages as columns: a message is an id into typed arrays, not
+ * an object of its own. A capture index keeps two messages per exchange for as
+ * long as the TUI runs; as objects they cost about 170 bytes each (fourteen
+ * fields, and the timestamps boxed as heap numbers), as a row of these columns
+ * 68 bytes and the growth slack. StoredMessage objects are made again only where
+ * a row is opened or filtered on its bytes.
+ */
+
+export interface StoredMessage {
+  readonly frame: number;
+  /** Every frame of a record that spanned several; empty for a one-frame record. */
+  readonly frames: readonly number[];
+  readonly tsSec: number;
+  readonly tsNsec: number;
+  readonly time: number;
+  readonly src: string;
+  readonly dst: string;
+  readonly sport: number;
+  readonly dport: number;
+  readonly connId: number | null;
+  readonly length: number;
+  readonly spillOffset: number;
+  /** Bytes stored (less than length when the capture cut the record). */
+  readonly stored: number;
+  readonly issues: readonly string[];
+}
+
+/** A stored message: 1, 2, 3… (never 0, so that an id is truthy). */
+export type MessageId = number;
+
+const NO_FRAMES: readonly number[] = Object.freeze([]);
+const NO_ISSUES: readonly string[] = Object.freeze([]);
+
+// A message's numbers that may pass 2^32 (seconds in a pcapng, offsets in a spill file
+// over 4 GiB, frame numbers of a long live capture, relative times) in one
+// Float64Array row…
+const TS_SEC = 0;
+const TIME = 1;
+const SPILL_OFFSET = 2;
+const FRAME = 3;
+const DOUBLES = 4;
+// …and those that cannot (record lengths come from 31-bit marks and 32-bit libvirt
+// length words, nanoseconds stay below 10^9) in one Uint32Array row.
+const LENGTH = 0;
+const STORED = 1;
+const TS_NSEC = 2;
+/** The connection's id plus one; 0 for none (UDP). */
+const CONN = 3;
+const WORDS = 4;
+
+export class MessageStore {
+  private count = 0;
+  private capacity = 0;
+  private doubles = new Float64Array(0);
+  private words = new Uint32Array(0);
+  /** Source and destination port of each message, in turn. */
+  private ports = new Uint16Array(0);
+  private readonly src: string[] = [];
+  private readonly dst: string[] = [];
+  /** Only the messages that have them: most records lie in one frame, most have no issue. */
+  private readonly frameLists = new Map<MessageId, readonly number[]>();
+  private readonly issueTexts = new Map<MessageId, readonly string[]>();
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(m: StoredMessage): MessageId {
+    if (!(m.length <= 0xffff_ffff && m.stored <= 0xffff_ffff)) {
+      throw new RangeError(`stored message of frame ${m.frame}: length ${m.length} or ${m.stored} bytes stored do not fit 32 bits`);
+    }
+    if (this.count === this.capacity) this.grow();
+    const i = this.count++;
+    const id = i + 1;
+    const d = i * DOUBLES;
+    this.doubles[d + TS_SEC] = m.tsSec;
+    this.doubles[d + TIME] = m.time;
+    this.doubles[d + SPILL_OFFSET] = m.spillOffset;
+    this.doubles[d + FRAME] = m.frame;
+    const w = i * WORDS;
+    this.words[w + LENGTH] = m.length;
+    this.words[w + STORED] = m.stored;
+    this.words[w + TS_NSEC] = m.tsNsec;
+    this.words[w + CONN] = m.connId === null ? 0 : m.connId + 1;
+    this.ports[i * 2] = m.sport;
+    this.ports[i * 2 + 1] = m.dport;
+    this.src.push(m.src);
+    this.dst.push(m.dst);
+    if (m.frames.length > 0) this.frameLists.set(id, m.frames);
+    if (m.issues.length > 0) this.issueTexts.set(id, m.issues);
+    return id;
+  }
+
+  /** The message's declared length (the RPC record's or libvirt message's). */
+  length(id: MessageId): number {
+    return this.words[this.index(id) * WORDS + LENGTH]!;
+  }
+
+  /** The message as an object again (for the rarely taken paths that read many fields). */
+  get(id: MessageId): StoredMessage {
+    const i = this.index(id);
+    const d = i * DOUBLES;
+    const w = i * WORDS;
+    const conn = this.words[w + CONN]!;
+    return {
+      frame: this.doubles[d + FRAME]!,
+      frames: this.frameLists.get(id) ?? NO_FRAMES,
+      tsSec: this.doubles[d + TS_SEC]!,
+      tsNsec: this.words[w + TS_NSEC]!,
+      time: this.doubles[d + TIME]!,
+      src: this.src[i]!,
+      dst: this.dst[i]!,
+      sport: this.ports[i * 2]!,
+      dport: this.ports[i * 2 + 1]!,
+      connId: conn === 0 ? null : conn - 1,
+      length: this.words[w + LENGTH]!,
+      spillOffset: this.doubles[d + SPILL_OFFSET]!,
+      stored: this.words[w + STORED]!,
+      issues: this.issueTexts.get(id) ?? NO_ISSUES,
+    };
+  }
+
+  private index(id: MessageId): number {
+    if (!(Number.isInteger(id) && id >= 1 && id <= this.count)) throw new RangeError(`no stored message ${id}`);
+    return id - 1;
+  }
+
+  /** Half as much again each time: the slack at the end is a third at most, not a half. */
+  private grow(): void {
+    const capacity = Math.max(1024, Math.ceil(this.capacity * 1.5));
+    const doubles = new Float64Array(capacity * DOUBLES);
+    doubles.set(this.doubles);
+    const words = new Uint32Array(capacity * WORDS);
+    words.set(this.words);
+    const ports = new Uint16Array(capacity * 2);
+    ports.set(this.ports);
+    this.doubles = doubles;
+    this.words = words;
+    this.ports = ports;
+    this.capacity = capacity;
+  }
+}
