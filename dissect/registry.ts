@@ -60,6 +60,9 @@ export class ProgramRegistry {
   private readonly specProgramNames = new Map<number, string>();
   private readonly argsTypes = new WeakMap<ProcedureDef, XdrType>();
   private deferred: DeferredSpec[] = [];
+  /** The (prog, vers) last looked up with specs deferred: none of them is due for it any more. */
+  private checkedProg = -1;
+  private checkedVers = -1;
 
   /**
    * A specification added only when a program it may define is first looked up (the
@@ -69,6 +72,7 @@ export class ProgramRegistry {
    */
   addDeferred(programs: ReadonlySet<number> | null, load: () => void): void {
     this.deferred.push({ programs, load });
+    this.checkedProg = -1;
   }
 
   /**
@@ -145,7 +149,12 @@ export class ProgramRegistry {
   }
 
   lookup(prog: number, vers: number, proc: number): RegisteredProcedure | undefined {
-    if (this.deferred.length > 0) this.loadDeferred(prog, vers);
+    // Lookups come in runs of one program version: check the deferred specs once a run.
+    if (this.deferred.length > 0 && (prog !== this.checkedProg || vers !== this.checkedVers)) {
+      this.loadDeferred(prog, vers);
+      this.checkedProg = prog;
+      this.checkedVers = vers;
+    }
     return this.versions.get(versionKey(prog, vers))?.procedures.get(proc);
   }
 
