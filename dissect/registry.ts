@@ -56,7 +56,8 @@ interface DeferredSpec {
 }
 
 export class ProgramRegistry {
-  private readonly versions = new Map<string, VersionEntry>();
+  /** program → version → its procedures (numbers as keys: no string made per lookup). */
+  private readonly versions = new Map<number, Map<number, VersionEntry>>();
   private readonly specProgramNames = new Map<number, string>();
   private readonly argsTypes = new WeakMap<ProcedureDef, XdrType>();
   private deferred: DeferredSpec[] = [];
@@ -122,8 +123,7 @@ export class ProgramRegistry {
   ): void {
     const first = defs[0];
     if (!first) return;
-    const key = versionKey(first.prog, first.vers);
-    const existing = this.versions.get(key);
+    const existing = this.versions.get(first.prog)?.get(first.vers);
     // Built-ins never replace a user's; a later spec of the same rank replaces an earlier one.
     if (existing && existing.source === "user" && options.source === "builtin") return;
     if (!this.specProgramNames.has(first.prog) || options.source === "user") {
@@ -145,7 +145,12 @@ export class ProgramRegistry {
       };
       procedures.set(d.proc, def);
     }
-    this.versions.set(key, { source: options.source, programSpecName: options.programSpecName, procedures });
+    let byVersion = this.versions.get(first.prog);
+    if (!byVersion) {
+      byVersion = new Map();
+      this.versions.set(first.prog, byVersion);
+    }
+    byVersion.set(first.vers, { source: options.source, programSpecName: options.programSpecName, procedures });
   }
 
   lookup(prog: number, vers: number, proc: number): RegisteredProcedure | undefined {
@@ -155,24 +160,19 @@ export class ProgramRegistry {
       this.checkedProg = prog;
       this.checkedVers = vers;
     }
-    return this.versions.get(versionKey(prog, vers))?.procedures.get(proc);
+    return this.versions.get(prog)?.get(vers)?.procedures.get(proc);
   }
 
   /** Versions of a program that have a specification, ascending. */
   versionsOf(prog: number): number[] {
     if (this.deferred.length > 0) this.loadDeferred(prog);
-    const out: number[] = [];
-    for (const key of this.versions.keys()) {
-      const [p, v] = key.split("/").map(Number);
-      if (p === prog && v !== undefined) out.push(v);
-    }
-    return out.sort((a, b) => a - b);
+    return [...(this.versions.get(prog)?.keys() ?? [])].sort((a, b) => a - b);
   }
 
   /** Procedures of one program version, by number. */
   proceduresOf(prog: number, vers: number): readonly RegisteredProcedure[] {
     if (this.deferred.length > 0) this.loadDeferred(prog, vers);
-    const entry = this.versions.get(versionKey(prog, vers));
+    const entry = this.versions.get(prog)?.get(vers);
     return entry ? [...entry.procedures.values()].sort((a, b) => a.proc - b.proc) : [];
   }
 
@@ -277,10 +277,6 @@ export class ProgramRegistry {
     }
     return { field: result.field, end: result.end, issues };
   }
-}
-
-function versionKey(prog: number, vers: number): string {
-  return `${prog}/${vers}`;
 }
 
 /** No specification: NULL (procedure 0) takes and returns nothing by convention (RFC 5531 §12.1). */
