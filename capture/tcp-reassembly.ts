@@ -138,9 +138,8 @@ export class TcpReassembler {
   private tsSec = 0;
   private tsNsec = 0;
   private lookupDir: Direction = 0;
-  private readonly chunk: { -readonly [K in keyof TcpChunk]: TcpChunk[K] } = {
-    conn: null as unknown as Flow, dir: 0, frame: 0, tsSec: 0, tsNsec: 0, bytes: EMPTY, gapBefore: 0, midstream: false, truncatedAfter: 0,
-  };
+  /** The one chunk object handed to the sink (made at the first delivery). */
+  private chunk: { -readonly [K in keyof TcpChunk]: TcpChunk[K] } | null = null;
 
   readonly stats: TcpStats = {
     segments: 0, connections: 0, chunks: 0, bytesDelivered: 0, gapBytes: 0, retransmissions: 0, outOfOrder: 0,
@@ -611,7 +610,9 @@ export class TcpReassembler {
     this.stats.bytesDelivered += bytes.length;
     this.stats.gapBytes += gapBefore;
     // One chunk object for every delivery (TcpChunk: the sink does not keep it).
-    const chunk = this.chunk;
+    const chunk = (this.chunk ??= {
+      conn: flow, dir, frame: 0, tsSec: 0, tsNsec: 0, bytes: EMPTY, gapBefore: 0, midstream: false, truncatedAfter: 0,
+    });
     chunk.conn = flow;
     chunk.dir = dir;
     chunk.frame = this.frame;
