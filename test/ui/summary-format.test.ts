@@ -169,15 +169,24 @@ describe("LineBuilder.int prints integers as String does", () => {
 describe("GrowingPieces.hex", () => {
   it("writes what Buffer's hex encoding gives, for every length and alignment", () => {
     const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 73 + 11) & 0xff);
+    // Source at every alignment; output after 0 to 4 bytes (every alignment of the
+    // digits in the chunk), in a chunk too small (moved) and one large enough.
     for (const start of [0, 1, 2, 3]) {
       for (const length of [0, 1, 2, 63, 64, 65, 127, 128, 200, 295]) {
-        const view = data.subarray(start, start + length);
-        const out = new GrowingPieces(8);
-        out.ascii("x");
-        out.room(1);
-        out.hex(view);
-        expect(Buffer.from(out.take()).toString("latin1"), `start ${start} length ${length}`)
-          .toBe(`x${Buffer.from(view).toString("hex")}`);
+        for (const prefix of ["", "x", "xy", "xyz", "wxyz"]) {
+          for (const chunkSize of [8, 4096]) {
+            const view = data.subarray(start, start + length);
+            const out = new GrowingPieces(chunkSize);
+            out.ascii("#");
+            out.take();
+            out.room(prefix.length);
+            out.ascii(prefix);
+            out.hex(view);
+            out.ascii("!");
+            expect(Buffer.from(out.take()).toString("latin1"), `start ${start} length ${length} prefix ${prefix.length} chunk ${chunkSize}`)
+              .toBe(`${prefix}${Buffer.from(view).toString("hex")}!`);
+          }
+        }
       }
     }
   });
