@@ -172,7 +172,7 @@ describe("GrowingPieces.hex", () => {
     // Source at every alignment; output after 0 to 4 bytes (every alignment of the
     // digits in the chunk), in a chunk too small (moved) and one large enough.
     for (const start of [0, 1, 2, 3]) {
-      for (const length of [0, 1, 2, 63, 64, 65, 127, 128, 200, 295]) {
+      for (const length of [0, 1, 2, 63, 64, 65, 66, 67, 127, 128, 130, 200, 254, 295]) {
         for (const prefix of ["", "x", "xy", "xyz", "wxyz"]) {
           for (const chunkSize of [8, 4096]) {
             const view = data.subarray(start, start + length);
