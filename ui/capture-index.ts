@@ -27,31 +27,7 @@ import { SpillFile } from "./spill-file.js";
 import { callTree, replyTree, type MessageContext } from "./detail-model.js";
 import { MessageInfoContext } from "./message-info.js";
 import { MessageStore, type MessageId, type StoredMessage } from "./message-store.js";
-
-interface RowData {
-  readonly index: number;
-  /** libvirt rows carry a serial in `xid` and libvirt messages in call/reply. */
-  readonly libvirt?: true;
-  kind: RowKind;
-  readonly firstFrame: number;
-  readonly time: number;
-  readonly transport: Transport;
-  readonly xid: number | null;
-  prog: number | null;
-  vers: number | null;
-  proc: number | null;
-  status: string;
-  isError: boolean;
-  rtt: number | null;
-  retransmits: number;
-  info: string;
-  call: MessageId | null;
-  reply: MessageId | null;
-  /** Conversation key: transport + both endpoints, order-independent. */
-  readonly conversation: string;
-  readonly client: string;
-  readonly server: string;
-}
+import { RowStore, type RowId } from "./row-store.js";
 
 export interface CaptureIndexOptions {
   readonly title: string;
@@ -104,8 +80,8 @@ function endpoint(addr: string, port: number): string {
 export class CaptureIndex implements TuiDataSource {
   readonly title: string;
   readonly live: boolean;
-  private readonly rows: RowData[] = [];
-  private readonly rowOfExchange = new Map<Exchange, RowData>();
+  private readonly rows = new RowStore();
+  private readonly rowOfExchange = new Map<Exchange, RowId>();
   private readonly spill = new SpillFile();
   private readonly messages = new MessageStore();
   private readonly stats = new StatsCollector();
@@ -113,7 +89,7 @@ export class CaptureIndex implements TuiDataSource {
   private readonly listeners = new Set<() => void>();
   private readonly bodyStatusOf = new WeakMap<Exchange, string | null>();
   private readonly infoCtx = new MessageInfoContext();
-  private readonly libvirtRows = new Map<LibvirtExchange, RowData>();
+  private readonly libvirtRows = new Map<LibvirtExchange, RowId>();
   private view: number[] | null = null;
   /**
    * While the view is being rebuilt (in slices), rows [0, scanned) have been
@@ -162,15 +138,6 @@ export class CaptureIndex implements TuiDataSource {
 
   // ---- building -------------------------------------------------------------
 
-  /** Strings that repeat across rows (endpoints, conversation keys), kept once. */
-  private readonly interned = new Map<string, string>();
-  private intern(s: string): string {
-    const known = this.interned.get(s);
-    if (known !== undefined) return known;
-    if (this.interned.size < 1_000_000) this.interned.set(s, s);
-    return s;
-  }
-
   private store(m: AnalyzedMessage, record: Uint8Array): MessageId {
     const issues = m.msg.issues.length || m.bodyIssues.length ? [...m.msg.issues, ...m.bodyIssues] : [];
     return this.storeRecord(m.msg, m.time, record, issues);
@@ -202,48 +169,36 @@ export class CaptureIndex implements TuiDataSource {
     });
   }
 
-  private newRow(kind: RowKind, m: RowSource, clientIsSrc: boolean, libvirt = false): RowData {
+  /** A new row (placed in the view by the caller once its fields are filled in: placeInView). */
+  private newRow(kind: RowKind, m: RowSource, clientIsSrc: boolean, status: string, isError: boolean, info: string, libvirt = false): RowId {
     const msg = m.msg;
-    const client = this.intern(clientIsSrc ? endpoint(msg.src, msg.sport) : endpoint(msg.dst, msg.dport));
-    const server = this.intern(clientIsSrc ? endpoint(msg.dst, msg.dport) : endpoint(msg.src, msg.sport));
-    const row: RowData = {
-      index: this.rows.length + 1,
+    const client = clientIsSrc ? endpoint(msg.src, msg.sport) : endpoint(msg.dst, msg.dport);
+    const server = clientIsSrc ? endpoint(msg.dst, msg.dport) : endpoint(msg.src, msg.sport);
+    return this.rows.add({
       kind,
+      libvirt,
       firstFrame: msg.frame,
       time: m.time,
       transport: msg.transport,
       xid: msg.header ? ("xid" in msg.header ? msg.header.xid : msg.header.serial) : null,
-      prog: null,
-      vers: null,
-      proc: null,
-      status: "",
-      isError: false,
-      rtt: null,
-      retransmits: 0,
-      info: "",
-      call: null,
-      reply: null,
-      ...(libvirt ? { libvirt: true as const } : {}),
-      conversation: this.intern(client < server ? `${msg.transport} ${client} ${server}` : `${msg.transport} ${server} ${client}`),
+      status,
+      isError,
+      info,
+      conversation: client < server ? `${msg.transport} ${client} ${server}` : `${msg.transport} ${server} ${client}`,
       client,
       server,
-    };
-    // Placed in the view by the caller once its fields are filled in (placeInView).
-    this.rows.push(row);
-    return row;
+    });
   }
 
   private onMessage(m: AnalyzedMessage, record: Uint8Array): void {
     const { msg } = m;
     const h = msg.header;
+    const rows = this.rows;
     // Learned in frame order from every message, retransmissions and orphans included.
     const info = h ? this.infoCtx.info(m) : "";
     if (!h) {
-      const row = this.newRow("malformed", m, true);
-      row.call = this.store(m, record);
-      row.status = "malformed";
-      row.isError = true;
-      row.info = msg.issues.map((i) => i.detail).join("; ");
+      const row = this.newRow("malformed", m, true, "malformed", true, msg.issues.map((i) => i.detail).join("; "));
+      rows.setCall(row, this.store(m, record));
       this.counts.malformed++;
       this.placeInView(row);
       this.notify();
@@ -252,20 +207,16 @@ export class CaptureIndex implements TuiDataSource {
     const ex = msg.exchange;
     if (h.kind === "call") {
       const known = ex ? this.rowOfExchange.get(ex) : undefined;
-      if (known) {
-        if (known.retransmits !== ex!.retransmits) {
-          known.retransmits = ex!.retransmits;
+      if (known !== undefined) {
+        if (rows.retransmits(known) !== ex!.retransmits) {
+          rows.setRetransmits(known, ex!.retransmits);
           this.placeInView(known);
         }
         return;
       }
-      const row = this.newRow("unmatched-call", m, true);
-      row.prog = h.prog;
-      row.vers = h.vers;
-      row.proc = h.proc;
-      row.call = this.store(m, record);
-      row.status = "waiting";
-      row.info = flatText(info);
+      const row = this.newRow("unmatched-call", m, true, "waiting", false, flatText(info));
+      rows.setProcedure(row, h.prog, h.vers, h.proc);
+      rows.setCall(row, this.store(m, record));
       this.counts.exchanges++;
       if (ex) this.rowOfExchange.set(ex, row);
       this.placeInView(row);
@@ -273,28 +224,27 @@ export class CaptureIndex implements TuiDataSource {
       return;
     }
     const row = ex ? this.rowOfExchange.get(ex) : undefined;
-    if (!row || row.reply) {
-      const orphan = this.newRow("orphan-reply", m, false);
-      orphan.reply = this.store(m, record);
-      orphan.status = h.status;
-      orphan.isError = h.status !== "SUCCESS";
-      orphan.info = "reply without a call in the capture";
+    if (row === undefined || rows.reply(row) !== null) {
+      const orphan = this.newRow("orphan-reply", m, false, h.status, h.status !== "SUCCESS", "reply without a call in the capture");
+      rows.setReply(orphan, this.store(m, record));
       this.counts.unmatched++;
       this.placeInView(orphan);
       this.notify();
       return;
     }
-    row.kind = "exchange";
-    row.reply = this.store(m, record);
-    row.rtt = ex!.rtt;
+    rows.setKind(row, "exchange");
+    rows.setReply(row, this.store(m, record));
+    const rtt = ex!.rtt;
+    rows.setRtt(row, rtt);
     const bodyStatus = bodyErrorName(m.res);
     if (ex) this.bodyStatusOf.set(ex, bodyStatus);
-    row.status = h.status === "SUCCESS" && bodyStatus ? bodyStatus : h.status;
-    row.isError = h.status !== "SUCCESS" || bodyStatus !== null;
+    rows.setStatus(row, h.status === "SUCCESS" && bodyStatus ? bodyStatus : h.status);
+    const isError = h.status !== "SUCCESS" || bodyStatus !== null;
+    rows.setError(row, isError);
     // A reply's text describes the whole exchange (the call's text plus any error).
-    if (info) row.info = flatText(info);
-    if (row.isError) this.counts.errors++;
-    if (row.rtt !== null) this.rtts.add(row.rtt);
+    if (info) rows.setInfo(row, flatText(info));
+    if (isError) this.counts.errors++;
+    if (rtt !== null) this.rtts.add(rtt);
     this.placeInView(row);
     this.notify();
   }
@@ -303,12 +253,13 @@ export class CaptureIndex implements TuiDataSource {
     const row = this.rowOfExchange.get(ex);
     this.rowOfExchange.delete(ex);
     this.stats.add(ex, this.options.names, null, this.bodyStatusOf.get(ex) ?? null);
-    if (row && !row.reply) {
-      row.status = "no reply";
+    if (row === undefined) return;
+    if (this.rows.reply(row) === null) {
+      this.rows.setStatus(row, "no reply");
       this.counts.unmatched++;
     }
-    if (row && row.retransmits !== ex.retransmits) {
-      row.retransmits = ex.retransmits;
+    if (this.rows.retransmits(row) !== ex.retransmits) {
+      this.rows.setRetransmits(row, ex.retransmits);
       this.placeInView(row);
     }
   }
@@ -317,22 +268,25 @@ export class CaptureIndex implements TuiDataSource {
   private onLibvirtMessage(m: AnalyzedLibvirtMessage, bytes: Uint8Array): void {
     const { msg } = m;
     const h = msg.header;
+    const rows = this.rows;
     const stored = this.storeLibvirt(m, bytes);
     const ex = msg.exchange;
     if (h?.kind === "reply" && ex) {
       const row = this.libvirtRows.get(ex);
       this.libvirtRows.delete(ex);
-      if (row && !row.reply) {
-        row.kind = "exchange";
-        row.reply = stored;
-        row.rtt = ex.rtt;
-        row.status = h.statusName;
-        row.isError = h.statusName !== "OK";
-        if (row.isError) {
+      if (row !== undefined && rows.reply(row) === null) {
+        rows.setKind(row, "exchange");
+        rows.setReply(row, stored);
+        rows.setRtt(row, ex.rtt);
+        rows.setStatus(row, h.statusName);
+        const isError = h.statusName !== "OK";
+        rows.setError(row, isError);
+        if (isError) {
           this.counts.errors++;
-          row.info = errorMessageOf(m.body) ?? row.info;
+          const message = errorMessageOf(m.body);
+          if (message !== null) rows.setInfo(row, message);
         }
-        if (row.rtt !== null) this.rtts.add(row.rtt);
+        if (ex.rtt !== null) this.rtts.add(ex.rtt);
         this.placeInView(row);
         this.notify();
         return;
@@ -340,15 +294,14 @@ export class CaptureIndex implements TuiDataSource {
     }
     const isCall = h?.kind === "call";
     const kind: RowKind = isCall ? "unmatched-call" : h?.kind === "reply" ? "orphan-reply" : h ? "exchange" : "malformed";
-    const row = this.newRow(kind, m, isCall || h?.kind !== "reply", true);
-    row.prog = h ? h.prog : null;
-    row.vers = h ? h.vers : null;
-    row.proc = h ? h.proc : null;
-    if (isCall || !h) row.call = stored;
-    else row.reply = stored;
-    row.status = !h ? "malformed" : isCall ? "waiting" : h.kind === "message" ? "event" : h.statusName;
-    row.isError = !h || (h.kind === "reply" && h.statusName !== "OK");
-    row.info = h ? `${h.typeName} serial ${h.serial}` : msg.issues.map((i) => i.detail).join("; ");
+    const row = this.newRow(kind, m, isCall || h?.kind !== "reply",
+      !h ? "malformed" : isCall ? "waiting" : h.kind === "message" ? "event" : h.statusName,
+      !h || (h.kind === "reply" && h.statusName !== "OK"),
+      h ? `${h.typeName} serial ${h.serial}` : msg.issues.map((i) => i.detail).join("; "),
+      true);
+    if (h) rows.setProcedure(row, h.prog, h.vers, h.proc);
+    if (isCall || !h) rows.setCall(row, stored);
+    else rows.setReply(row, stored);
     if (isCall) {
       this.counts.exchanges++;
       if (ex) this.libvirtRows.set(ex, row);
@@ -365,8 +318,8 @@ export class CaptureIndex implements TuiDataSource {
     if (ex.reply !== null) return;
     const row = this.libvirtRows.get(ex);
     this.libvirtRows.delete(ex);
-    if (row && !row.reply) {
-      row.status = "no reply";
+    if (row !== undefined && this.rows.reply(row) === null) {
+      this.rows.setStatus(row, "no reply");
       this.counts.unmatched++;
     }
   }
@@ -386,14 +339,17 @@ export class CaptureIndex implements TuiDataSource {
    * The filter's view of a libvirt row: a call and/or reply as one exchange,
    * an event or stream message (or an unreadable one) as itself.
    */
-  private libvirtSubjectFor(row: RowData, withBodies: boolean): FilterSubject {
-    const call = row.call ? this.rereadLibvirt(this.messages.get(row.call), row.transport) : null;
-    const reply = row.reply ? this.rereadLibvirt(this.messages.get(row.reply), row.transport) : null;
+  private libvirtSubjectFor(row: RowId, withBodies: boolean): FilterSubject {
+    const rows = this.rows;
+    const callId = rows.call(row);
+    const replyId = rows.reply(row);
+    const call = callId ? this.rereadLibvirt(this.messages.get(callId), rows.transport(row)) : null;
+    const reply = replyId ? this.rereadLibvirt(this.messages.get(replyId), rows.transport(row)) : null;
     let lv: LibvirtFilterSubject;
     if (call?.msg.header?.kind === "call" || reply?.msg.header?.kind === "reply") {
       const ex: LibvirtExchange = {
-        id: row.index, connId: (call ?? reply)!.msg.connId, prog: row.prog ?? 0, serial: row.xid ?? 0,
-        call: call?.msg ?? null, reply: reply?.msg ?? null, rtt: row.rtt, issues: [],
+        id: row + 1, connId: (call ?? reply)!.msg.connId, prog: rows.prog(row) ?? 0, serial: rows.xid(row) ?? 0,
+        call: call?.msg ?? null, reply: reply?.msg ?? null, rtt: rows.rtt(row), issues: [],
       };
       if (call) call.msg.exchange = ex;
       if (reply) reply.msg.exchange = ex;
@@ -417,13 +373,13 @@ export class CaptureIndex implements TuiDataSource {
   }
 
   /** The detail of a libvirt row: header and body lines of its call and reply, decoded again. */
-  private libvirtDetail(row: RowData): Detail {
+  private libvirtDetail(row: RowId): Detail {
     const tree: TreeNode[] = [];
     const bytes: DetailBytes[] = [];
-    for (const [side, id] of [["call", row.call], ["reply", row.reply]] as const) {
+    for (const [side, id] of [["call", this.rows.call(row)], ["reply", this.rows.reply(row)]] as const) {
       if (!id) continue;
       const stored = this.messages.get(id);
-      const { msg, bytes: data } = this.rereadLibvirt(stored, row.transport);
+      const { msg, bytes: data } = this.rereadLibvirt(stored, this.rows.transport(row));
       const header = msg.header;
       const body = decodeLibvirtBody(header, data, data.length < stored.length ? data.length : null, this.options.registry, this.options.limits);
       const lines = libvirtDetailLines({ msg, time: stored.time, body }, this.options.names, "");
@@ -439,28 +395,20 @@ export class CaptureIndex implements TuiDataSource {
 
   private onStreamIssue(issue: StreamIssue): void {
     if (issue.code !== "gap" && issue.code !== "resync" && issue.code !== "record-too-long") return;
-    const row: RowData = {
-      index: this.rows.length + 1,
+    const row = this.rows.add({
       kind: "gap",
+      libvirt: false,
       firstFrame: issue.frame,
       time: 0,
       transport: "tcp",
       xid: null,
-      prog: null,
-      vers: null,
-      proc: null,
       status: issue.code,
       isError: issue.code !== "gap",
-      rtt: null,
-      retransmits: 0,
       info: issue.detail,
-      call: null,
-      reply: null,
       conversation: `conn ${issue.connId ?? "?"}`,
       client: "",
       server: "",
-    };
-    this.rows.push(row);
+    });
     this.placeInView(row);
     if (issue.code === "gap") this.counts.gaps++;
     this.notify();
@@ -482,45 +430,50 @@ export class CaptureIndex implements TuiDataSource {
   // ---- the view ---------------------------------------------------------------
 
   rowCount(): number {
-    return this.view ? this.view.length : this.rows.length;
+    return this.view ? this.view.length : this.rows.size;
   }
 
-  private rowAt(position: number): RowData {
-    const i = this.view ? this.view[position]! : position;
-    return this.rows[i]!;
+  private rowAt(position: number): RowId {
+    return this.view ? this.view[position]! : position;
   }
 
   row(position: number): ExchangeRow {
     const r = this.rowAt(position);
+    const rows = this.rows;
     const names = this.options.names;
-    const program = r.prog === null ? "" : `${names.programName(r.prog) ?? r.prog} v${r.vers}`;
-    const procedure = r.prog === null ? "" : r.libvirt
-      ? libvirtProcName(names, { prog: r.prog, vers: r.vers!, proc: r.proc! })
-      : names.procedureName(r.prog, r.vers!, r.proc!);
+    const prog = rows.prog(r);
+    const vers = rows.vers(r) ?? 0;
+    const proc = rows.proc(r) ?? 0;
+    const program = prog === null ? "" : `${names.programName(prog) ?? prog} v${vers}`;
+    const procedure = prog === null ? "" : rows.libvirt(r)
+      ? libvirtProcName(names, { prog, vers, proc })
+      : names.procedureName(prog, vers, proc);
+    const call = rows.call(r);
+    const reply = rows.reply(r);
     return {
-      index: r.index,
-      kind: r.kind,
-      firstFrame: r.firstFrame,
-      time: r.time,
-      client: r.client,
-      server: r.server,
-      transport: r.transport,
-      xid: r.xid,
+      index: r + 1,
+      kind: rows.kind(r),
+      firstFrame: rows.firstFrame(r),
+      time: rows.time(r),
+      client: rows.client(r),
+      server: rows.server(r),
+      transport: rows.transport(r),
+      xid: rows.xid(r),
       program,
       procedure,
-      info: r.info,
-      status: r.status,
-      isError: r.isError,
-      rtt: r.rtt,
-      callBytes: r.call ? this.messages.length(r.call) : 0,
-      replyBytes: r.reply ? this.messages.length(r.reply) : 0,
-      retransmits: r.retransmits,
+      info: rows.info(r),
+      status: rows.status(r),
+      isError: rows.isError(r),
+      rtt: rows.rtt(r),
+      callBytes: call ? this.messages.length(call) : 0,
+      replyBytes: reply ? this.messages.length(reply) : 0,
+      retransmits: rows.retransmits(r),
     };
   }
 
   positionOf(exchangeIndex: number): number {
     const target = exchangeIndex - 1;
-    if (!this.view) return Math.min(Math.max(target, 0), this.rows.length);
+    if (!this.view) return Math.min(Math.max(target, 0), this.rows.size);
     let lo = 0;
     let hi = this.view.length;
     while (lo < hi) {
@@ -534,7 +487,7 @@ export class CaptureIndex implements TuiDataSource {
   nextError(position: number, direction: 1 | -1): number | null {
     const n = this.rowCount();
     for (let p = position + direction; p >= 0 && p < n; p += direction) {
-      if (this.rowAt(p).isError) return p;
+      if (this.rows.isError(this.rowAt(p))) return p;
     }
     return null;
   }
@@ -555,7 +508,8 @@ export class CaptureIndex implements TuiDataSource {
   }
 
   setConversation(exchangeIndex: number | null): void {
-    this.conversation = exchangeIndex === null ? null : (this.rows[exchangeIndex - 1]?.conversation ?? null);
+    const row = exchangeIndex === null ? -1 : exchangeIndex - 1;
+    this.conversation = row >= 0 && row < this.rows.size ? this.rows.conversation(row) : null;
     this.rebuildView();
   }
 
@@ -573,9 +527,9 @@ export class CaptureIndex implements TuiDataSource {
     this.scanning = true;
     const step = () => {
       if (job !== this.viewJob) return;
-      const end = Math.min(this.rows.length, this.scanned + 20_000);
-      for (; this.scanned < end; this.scanned++) if (this.matchesView(this.rows[this.scanned]!)) view.push(this.scanned);
-      if (this.scanned < this.rows.length) setImmediate(step);
+      const end = Math.min(this.rows.size, this.scanned + 20_000);
+      for (; this.scanned < end; this.scanned++) if (this.matchesView(this.scanned)) view.push(this.scanned);
+      if (this.scanned < this.rows.size) setImmediate(step);
       else this.scanning = false;
       this.notify(true);
     };
@@ -588,10 +542,10 @@ export class CaptureIndex implements TuiDataSource {
    * index order. A call's row is placed when the call is seen and again when
    * its reply is, so a filter on the reply (status, rtt) sees both.
    */
-  private placeInView(row: RowData): void {
+  private placeInView(row: RowId): void {
     const view = this.view;
     if (!view) return;
-    const i = row.index - 1;
+    const i = row;
     if (this.scanning && i >= this.scanned) return;
     const match = this.matchesView(row);
     const n = view.length;
@@ -611,26 +565,30 @@ export class CaptureIndex implements TuiDataSource {
     else if (!match && present) view.splice(lo, 1);
   }
 
-  private matchesView(row: RowData): boolean {
-    if (this.conversation && row.conversation !== this.conversation) return false;
+  private matchesView(row: RowId): boolean {
+    if (this.conversation && this.rows.conversation(row) !== this.conversation) return false;
     if (!this.filter) return true;
-    const subject = row.libvirt ? this.libvirtSubjectFor(row, this.filter.needsBody) : this.subjectFor(row, this.filter.needsBody);
+    const subject = this.rows.libvirt(row) ? this.libvirtSubjectFor(row, this.filter.needsBody) : this.subjectFor(row, this.filter.needsBody);
     return this.filter(subject);
   }
 
   /** Rebuilds just enough of the exchange from stored bytes for the filter to look at. */
-  private subjectFor(row: RowData, withBodies: boolean): FilterSubject {
+  private subjectFor(row: RowId, withBodies: boolean): FilterSubject {
     const names = this.options.names;
-    const call = row.call ? this.reread(this.messages.get(row.call), row.transport) : null;
-    const reply = row.reply ? this.reread(this.messages.get(row.reply), row.transport) : null;
+    const rows = this.rows;
+    const callId = rows.call(row);
+    const replyId = rows.reply(row);
+    const transport = rows.transport(row);
+    const call = callId ? this.reread(this.messages.get(callId), transport) : null;
+    const reply = replyId ? this.reread(this.messages.get(replyId), transport) : null;
     const ex: Exchange = {
-      id: row.index,
-      transport: row.transport,
-      xid: row.xid ?? 0,
+      id: row + 1,
+      transport,
+      xid: rows.xid(row) ?? 0,
       call: call?.msg ?? null,
       reply: reply?.msg ?? null,
-      retransmits: row.retransmits,
-      rtt: row.rtt,
+      retransmits: rows.retransmits(row),
+      rtt: rows.rtt(row),
       issues: [],
     };
     if (call) call.msg.exchange = ex;
@@ -702,22 +660,27 @@ export class CaptureIndex implements TuiDataSource {
   }
 
   async detail(exchangeIndex: number): Promise<Detail> {
-    const row = this.rows[exchangeIndex - 1];
-    if (!row) return { tree: [], bytes: [] };
-    if (row.kind === "gap") {
-      return { tree: [{ label: `${row.status} at frame ${row.firstFrame}: ${row.info}`, children: [] }], bytes: [] };
+    const rows = this.rows;
+    const row = exchangeIndex - 1;
+    if (!(Number.isInteger(row) && row >= 0 && row < rows.size)) return { tree: [], bytes: [] };
+    const kind = rows.kind(row);
+    if (kind === "gap") {
+      return { tree: [{ label: `${rows.status(row)} at frame ${rows.firstFrame(row)}: ${rows.info(row)}`, children: [] }], bytes: [] };
     }
-    if (row.libvirt) return this.libvirtDetail(row);
+    if (rows.libvirt(row)) return this.libvirtDetail(row);
     const names = this.options.names;
-    const callStored = row.call ? this.messages.get(row.call) : null;
-    const replyStored = row.reply ? this.messages.get(row.reply) : null;
-    const call = callStored ? this.reread(callStored, row.transport) : null;
-    const reply = replyStored ? this.reread(replyStored, row.transport) : null;
+    const transport = rows.transport(row);
+    const callId = rows.call(row);
+    const replyId = rows.reply(row);
+    const callStored = callId ? this.messages.get(callId) : null;
+    const replyStored = replyId ? this.messages.get(replyId) : null;
+    const call = callStored ? this.reread(callStored, transport) : null;
+    const reply = replyStored ? this.reread(replyStored, transport) : null;
     const { args, res, argsNote, resNote } = this.decodeBodies(call, reply);
     const tree: TreeNode[] = [];
     const bytes: DetailBytes[] = [];
     const ctx = (s: StoredMessage): MessageContext => ({
-      frame: s.frame, frames: framesOf(s), transport: row.transport, src: s.src, dst: s.dst,
+      frame: s.frame, frames: framesOf(s), transport, src: s.src, dst: s.dst,
       sport: s.sport, dport: s.dport, length: s.length, time: s.time,
     });
     const issueNodes = (s: StoredMessage): TreeNode[] =>
@@ -735,8 +698,8 @@ export class CaptureIndex implements TuiDataSource {
       if (h?.kind === "reply") tree.push(...replyTree(names, ctx(replyStored), h, ch?.kind === "call" ? ch : null, res, resNote));
       tree.push(...issueNodes(replyStored));
       bytes.push({ message: "reply", bytes: reply.bytes, frames: framesOf(replyStored) });
-    } else if (row.kind === "unmatched-call") {
-      tree.push({ label: `No reply (${row.status})`, children: [], key: "noreply" });
+    } else if (kind === "unmatched-call") {
+      tree.push({ label: `No reply (${rows.status(row)})`, children: [], key: "noreply" });
     }
     return { tree, bytes };
   }

@@ -53,4 +53,39 @@ describe("capture index", () => {
     expect(bad.ok).toBe(false);
     index.close();
   });
+
+  it("n/N visit exactly the error rows; a conversation view holds exactly that conversation's rows", async () => {
+    const index = await indexOf(join(ROOT, "samples/rpcbind/rpcinfo-tcp-udp.pcap"));
+    const all = rows(index);
+    expect(all).toHaveLength(23);
+    const errorPositions = all.flatMap((r, p) => (r.isError ? [p] : []));
+    expect(errorPositions.length).toBeGreaterThan(1);
+    const forward: number[] = [];
+    for (let p = index.nextError(-1, 1); p !== null; p = index.nextError(p, 1)) forward.push(p);
+    expect(forward).toEqual(errorPositions);
+    const backward: number[] = [];
+    for (let p = index.nextError(all.length, -1); p !== null; p = index.nextError(p, -1)) backward.push(p);
+    expect(backward).toEqual([...errorPositions].reverse());
+
+    // Rows keep what they were built with: numbers, nulls and texts.
+    for (const r of all) {
+      expect(r.index).toBe(all.indexOf(r) + 1);
+      expect(r.transport === "tcp" || r.transport === "udp").toBe(true);
+      if (r.kind === "exchange") expect(r.rtt).toBeGreaterThan(0);
+      else expect(r.rtt).toBeNull();
+    }
+    const udp = all.filter((r) => r.transport === "udp");
+    expect(udp.length).toBeGreaterThan(0);
+
+    const pick = udp[udp.length - 1]!;
+    const same = all.filter((r) => r.transport === pick.transport &&
+      ((r.client === pick.client && r.server === pick.server) || (r.client === pick.server && r.server === pick.client)));
+    index.setConversation(pick.index);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(rows(index).map((r) => r.index)).toEqual(same.map((r) => r.index));
+    index.setConversation(null);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(index.rowCount()).toBe(all.length);
+    index.close();
+  });
 });
