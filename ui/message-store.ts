@@ -3,9 +3,10 @@
  * an object of its own. A capture index keeps two messages per exchange for as
  * long as the TUI runs; as objects they cost about 170 bytes each (fourteen
  * fields, and the timestamps boxed as heap numbers), as a row of these columns
- * 68 bytes and the growth slack. StoredMessage objects are made again only where
+ * 64 bytes and the growth slack. StoredMessage objects are made again only where
  * a row is opened or filtered on its bytes.
  */
+import { TextTable } from "./text-table.js";
 
 export interface StoredMessage {
   readonly frame: number;
@@ -47,7 +48,12 @@ const STORED = 1;
 const TS_NSEC = 2;
 /** The connection's id plus one; 0 for none (UDP). */
 const CONN = 3;
-const WORDS = 4;
+/** Where the message's frame list starts in the frame pool, plus one; 0 for a one-frame record. */
+const FRAMES_AT = 4;
+/** Source and destination address, as numbers of the address table. */
+const SRC = 5;
+const DST = 6;
+const WORDS = 7;
 
 export class MessageStore {
   private count = 0;
@@ -56,10 +62,15 @@ export class MessageStore {
   private words = new Uint32Array(0);
   /** Source and destination port of each message, in turn. */
   private ports = new Uint16Array(0);
-  private readonly src: string[] = [];
-  private readonly dst: string[] = [];
-  /** Only the messages that have them: most records lie in one frame, most have no issue. */
-  private readonly frameLists = new Map<MessageId, readonly number[]>();
+  private readonly addresses = new TextTable(1_000_000);
+  /**
+   * The frame lists of records that spanned several frames, one after another, each
+   * as its length and then its frames: a list per message as an array in a map cost
+   * about 100 bytes (a READ reply over six frames), here 56.
+   */
+  private framePool = new Float64Array(0);
+  private framePoolUsed = 0;
+  /** Only the messages that have them: most have no issue. */
   private readonly issueTexts = new Map<MessageId, readonly string[]>();
 
   get size(): number {
@@ -85,9 +96,9 @@ export class MessageStore {
     this.words[w + CONN] = m.connId === null ? 0 : m.connId + 1;
     this.ports[i * 2] = m.sport;
     this.ports[i * 2 + 1] = m.dport;
-    this.src.push(m.src);
-    this.dst.push(m.dst);
-    if (m.frames.length > 0) this.frameLists.set(id, m.frames);
+    this.words[w + SRC] = this.addresses.id(m.src);
+    this.words[w + DST] = this.addresses.id(m.dst);
+    this.words[w + FRAMES_AT] = m.frames.length > 0 ? this.poolFrames(m.frames) + 1 : 0;
     if (m.issues.length > 0) this.issueTexts.set(id, m.issues);
     return id;
   }
@@ -105,12 +116,12 @@ export class MessageStore {
     const conn = this.words[w + CONN]!;
     return {
       frame: this.doubles[d + FRAME]!,
-      frames: this.frameLists.get(id) ?? NO_FRAMES,
+      frames: this.framesAt(this.words[w + FRAMES_AT]!),
       tsSec: this.doubles[d + TS_SEC]!,
       tsNsec: this.words[w + TS_NSEC]!,
       time: this.doubles[d + TIME]!,
-      src: this.src[i]!,
-      dst: this.dst[i]!,
+      src: this.addresses.text(this.words[w + SRC]!),
+      dst: this.addresses.text(this.words[w + DST]!),
       sport: this.ports[i * 2]!,
       dport: this.ports[i * 2 + 1]!,
       connId: conn === 0 ? null : conn - 1,
@@ -119,6 +130,27 @@ export class MessageStore {
       stored: this.words[w + STORED]!,
       issues: this.issueTexts.get(id) ?? NO_ISSUES,
     };
+  }
+
+  /** Appends a frame list to the pool; returns where it starts. */
+  private poolFrames(frames: readonly number[]): number {
+    const need = this.framePoolUsed + 1 + frames.length;
+    if (need > this.framePool.length) {
+      const grown = new Float64Array(Math.max(1024, need, Math.ceil(this.framePool.length * 1.5)));
+      grown.set(this.framePool.subarray(0, this.framePoolUsed));
+      this.framePool = grown;
+    }
+    const at = this.framePoolUsed;
+    this.framePool[at] = frames.length;
+    for (let i = 0; i < frames.length; i++) this.framePool[at + 1 + i] = frames[i]!;
+    this.framePoolUsed = need;
+    return at;
+  }
+
+  private framesAt(atPlusOne: number): readonly number[] {
+    if (atPlusOne === 0) return NO_FRAMES;
+    const at = atPlusOne - 1;
+    return Array.from(this.framePool.subarray(at + 1, at + 1 + this.framePool[at]!));
   }
 
   private index(id: MessageId): number {

@@ -10,6 +10,7 @@
 import type { Transport } from "../capture/transport.js";
 import type { MessageId } from "./message-store.js";
 import type { RowKind } from "./tui/data-source.js";
+import { TextTable } from "./text-table.js";
 
 /** A row: 0, 1, 2… in the order rows were added (its exchange number minus one). */
 export type RowId = number;
@@ -60,30 +61,6 @@ export interface NewRow {
   readonly conversation: string;
   readonly client: string;
   readonly server: string;
-}
-
-/**
- * Strings kept once, each under a number. Deduplicated up to `limit` distinct
- * texts; past that, new texts are still kept (a row needs its text) but each
- * under a number of its own, so a capture cannot grow the lookup map without end.
- */
-class TextTable {
-  private readonly ids = new Map<string, number>();
-  private readonly texts: string[] = [];
-  constructor(private readonly limit: number) {}
-
-  id(text: string): number {
-    const known = this.ids.get(text);
-    if (known !== undefined) return known;
-    const id = this.texts.length;
-    this.texts.push(text);
-    if (this.ids.size < this.limit) this.ids.set(text, id);
-    return id;
-  }
-
-  text(id: number): string {
-    return this.texts[id]!;
-  }
 }
 
 export class RowStore {
