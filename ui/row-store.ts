@@ -57,10 +57,15 @@ export interface NewRow {
   readonly status: string;
   readonly isError: boolean;
   readonly info: string;
-  /** Conversation key: transport + both endpoints, order-independent. */
-  readonly conversation: string;
-  readonly client: string;
-  readonly server: string;
+  /** Its conversation, client and server texts, as RowStore.endpointsOf gave them. */
+  readonly endpoints: RowEndpoints;
+}
+
+/** A row's conversation key (transport + both endpoints, order-independent), client and server, kept as numbers. */
+export interface RowEndpoints {
+  readonly conversation: number;
+  readonly client: number;
+  readonly server: number;
 }
 
 export class RowStore {
@@ -99,11 +104,16 @@ export class RowStore {
     const w = i * WORDS;
     this.words[w + XID] = row.xid ?? 0;
     this.words[w + STATUS] = this.statuses.id(row.status);
-    this.words[w + CONVERSATION] = this.endpoints.id(row.conversation);
-    this.words[w + CLIENT] = this.endpoints.id(row.client);
-    this.words[w + SERVER] = this.endpoints.id(row.server);
+    this.words[w + CONVERSATION] = row.endpoints.conversation;
+    this.words[w + CLIENT] = row.endpoints.client;
+    this.words[w + SERVER] = row.endpoints.server;
     this.infos.push(row.info);
     return i;
+  }
+
+  /** The texts' numbers, for add(); a caller adding many rows of one connection keeps them. */
+  endpointsOf(conversation: string, client: string, server: string): RowEndpoints {
+    return { conversation: this.endpoints.id(conversation), client: this.endpoints.id(client), server: this.endpoints.id(server) };
   }
 
   kind(i: RowId): RowKind {

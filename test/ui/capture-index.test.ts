@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { analyzeCapture } from "../../ui/analyze.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { namesFor } from "../../ui/names.js";
-import { CaptureIndex } from "../../ui/capture-index.js";
+import { CaptureIndex, flatText } from "../../ui/capture-index.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import { ROOT } from "../sample-files.js";
 
@@ -87,5 +87,15 @@ describe("capture index", () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(index.rowCount()).toBe(all.length);
     index.close();
+  });
+
+  it("flatText gives back the same text, whatever it holds", () => {
+    const texts = [
+      "short", "READ fh 0x" + "0123456789abcdef" + " 8KiB@" + 4096, // ASCII, made by concatenation
+      "LOOKUP " + "cafe\u0301.txt", // not NFC: normalize() would change it
+      "LOOKUP " + "caf\u00e9.txt", "name \ud800 lone " + "surrogate", "tab\there " + "\u001b[31m escape",
+      "emoji \u{1f600} " + "x".repeat(40),
+    ];
+    for (const t of texts) expect(flatText(t)).toBe(t);
   });
 });
