@@ -13,7 +13,7 @@ import {
 import type { ProgramRegistry } from "../dissect/registry.js";
 import type { Limits } from "../capture/limits.js";
 import type { Transport } from "../capture/transport.js";
-import { decodeRpcHeader } from "../dissect/rpc-header.js";
+import { decodeRpcHeader, MAX_RPC_HEADER_BYTES } from "../dissect/rpc-header.js";
 import type { DecodedField } from "../dissect/xdr-types.js";
 import type { StreamIssue } from "../dissect/rpc-pipeline.js";
 import type { Issue } from "../dissect/malformed.js";
@@ -614,8 +614,9 @@ export class CaptureIndex implements TuiDataSource {
     const callId = rows.call(row);
     const replyId = rows.reply(row);
     const transport = rows.transport(row);
-    const call = callId ? this.reread(this.messages.get(callId), transport) : null;
-    const reply = replyId ? this.reread(this.messages.get(replyId), transport) : null;
+    // Without bodies, the header's bytes are all the subject needs.
+    const call = callId ? this.reread(this.messages.get(callId), transport, !withBodies) : null;
+    const reply = replyId ? this.reread(this.messages.get(replyId), transport, !withBodies) : null;
     const ex: Exchange = {
       id: row + 1,
       transport,
@@ -638,8 +639,13 @@ export class CaptureIndex implements TuiDataSource {
     return { exchange: ex, message: null, args, res, names };
   }
 
-  private reread(stored: StoredMessage, transport: Transport): { msg: RpcMessage; bytes: Uint8Array } | null {
-    const bytes = this.spill.read(stored.spillOffset, stored.stored);
+  /**
+   * A stored message read back, its header decoded again. `headerOnly`: only the
+   * first MAX_RPC_HEADER_BYTES are read (the longest header there is; the header
+   * decodes the same from them), so `bytes` may end before the body does.
+   */
+  private reread(stored: StoredMessage, transport: Transport, headerOnly = false): { msg: RpcMessage; bytes: Uint8Array } | null {
+    const bytes = this.spill.read(stored.spillOffset, headerOnly ? Math.min(stored.stored, MAX_RPC_HEADER_BYTES) : stored.stored);
     let header: RpcCall | RpcReply | null = null;
     try {
       header = decodeRpcHeader(bytes, stored.length).header;

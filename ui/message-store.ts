@@ -150,7 +150,10 @@ export class MessageStore {
   private framesAt(atPlusOne: number): readonly number[] {
     if (atPlusOne === 0) return NO_FRAMES;
     const at = atPlusOne - 1;
-    return Array.from(this.framePool.subarray(at + 1, at + 1 + this.framePool[at]!));
+    const n = this.framePool[at]!;
+    const frames = new Array<number>(n);
+    for (let i = 0; i < n; i++) frames[i] = this.framePool[at + 1 + i]!;
+    return frames;
   }
 
   private index(id: MessageId): number {
