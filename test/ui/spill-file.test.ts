@@ -16,6 +16,26 @@ function record(seed: number, n: number): Uint8Array {
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * A spill file whose background writes are held back until released (what a slow
+ * disk or a busy thread pool does), each then writing only half of what it was
+ * asked (a short write), with 40 records appended.
+ */
+function spillWithHeldWrites() {
+  const held: (() => void)[] = [];
+  const heldWrite: BackgroundWrite = (fd, buf, offset, length, position, done) => {
+    const first = length > 1 ? length >> 1 : length;
+    held.push(() => write(fd, buf, offset, first, position, (err, n) => done(err, n)));
+  };
+  const spill = new SpillFile(1000, heldWrite);
+  const stored: { offset: number; bytes: Uint8Array }[] = [];
+  for (let i = 0; i < 40; i++) {
+    const bytes = record(i, 100 + ((i * 53) % 400));
+    stored.push({ offset: spill.append(bytes), bytes });
+  }
+  return { spill, held, stored };
+}
+
 describe("SpillFile", () => {
   it("reads every record back at once and after the background writes finish", async () => {
     const spill = new SpillFile(4096);
@@ -48,36 +68,14 @@ describe("SpillFile", () => {
   });
 
   it("serves bytes whose background write has not happened yet, or has happened only in part", () => {
-    // Writes held back until released: what a slow disk or a busy thread pool does.
-    const held: (() => void)[] = [];
-    const heldWrite: BackgroundWrite = (fd, buf, offset, length, position, done) => {
-      // Half now (when there is more than a byte), the rest when released: a short write.
-      const first = length > 1 ? length >> 1 : length;
-      held.push(() => write(fd, buf, offset, first, position, (err, n) => done(err, n)));
-    };
-    const spill = new SpillFile(1000, heldWrite);
-    const stored: { offset: number; bytes: Uint8Array }[] = [];
-    for (let i = 0; i < 40; i++) {
-      const bytes = record(i, 100 + ((i * 53) % 400));
-      stored.push({ offset: spill.append(bytes), bytes });
-    }
+    const { spill, held, stored } = spillWithHeldWrites();
     expect(held.length).toBeGreaterThan(3);
     for (const s of stored) expect(spill.read(s.offset, s.bytes.length)).toEqual(Buffer.from(s.bytes));
     spill.close();
   });
 
   it("finishes short writes in the background", async () => {
-    const held: (() => void)[] = [];
-    const heldWrite: BackgroundWrite = (fd, buf, offset, length, position, done) => {
-      const first = length > 1 ? length >> 1 : length;
-      held.push(() => write(fd, buf, offset, first, position, (err, n) => done(err, n)));
-    };
-    const spill = new SpillFile(1000, heldWrite);
-    const stored: { offset: number; bytes: Uint8Array }[] = [];
-    for (let i = 0; i < 40; i++) {
-      const bytes = record(i, 100 + ((i * 53) % 400));
-      stored.push({ offset: spill.append(bytes), bytes });
-    }
+    const { spill, held, stored } = spillWithHeldWrites();
     expect(spill.writesInFlight).toBeGreaterThan(0);
     // Release until every write is done: each short write queues the rest of its buffer.
     for (let waited = 0; spill.writesInFlight > 0 && waited < 2000; waited += 5) {
