@@ -66,6 +66,8 @@ export interface AnalyzeOptions {
    * replies the info text learns from). `call` is the call's header, for a reply too.
    */
   readonly decodeSome?: (call: RpcCall, kind: "call" | "reply") => boolean;
+  /** When bodies are not all decoded: decode libvirt bodies anyway (the TUI shows an error reply's message). */
+  readonly decodeLibvirtBodies?: boolean;
   /**
    * When bodies are decoded: ONC-RPC bodies left to the handler (which gets the
    * record and writes them its own way), e.g. `summary --json -V` writing JSON
@@ -125,6 +127,7 @@ export async function analyzeCapture(
   let truncation: CaptureError | null = null;
   const { registry, limits } = options;
   const decodeBodies = options.decodeBodies && registry !== null;
+  const libvirtBodies = decodeBodies || (options.decodeLibvirtBodies === true && registry !== null);
 
   const pipeline = new RpcPipeline(limits, {
     message(msg, record, truncatedAt) {
@@ -160,7 +163,7 @@ export async function analyzeCapture(
     libvirtMessage(msg, bytes, truncatedAt) {
       if (!handlers.libvirtMessage) return;
       const time = secondsBetween(t0Sec, t0Nsec, msg.tsSec, msg.tsNsec);
-      handlers.libvirtMessage(analyzeLibvirtMessage(msg, bytes, truncatedAt, time, registry, limits, decodeBodies), bytes);
+      handlers.libvirtMessage(analyzeLibvirtMessage(msg, bytes, truncatedAt, time, registry, limits, libvirtBodies), bytes);
     },
     libvirtExchangeResolved(ex) {
       handlers.libvirtExchangeResolved?.(ex);

@@ -17,9 +17,11 @@ import { decodeRpcHeader, MAX_RPC_HEADER_BYTES } from "../dissect/rpc-header.js"
 import type { DecodedField } from "../dissect/xdr-types.js";
 import type { StreamIssue } from "../dissect/rpc-pipeline.js";
 import type { Issue } from "../dissect/malformed.js";
-import type { AnalyzedMessage, AnalyzeHandlers } from "./analyze.js";
+import type { AnalyzedMessage, AnalyzeHandlers, AnalyzeOptions } from "./analyze.js";
+import { BodyStatusReader } from "./body-status.js";
+import { isNfsContextProgram, nfsReplyBodyNeeded } from "../dissect/nfs-context.js";
 import type { Detail, DetailBytes, ExchangeRow, FilterResult, Progress, RowKind, TreeNode, TuiDataSource } from "./tui/data-source.js";
-import { compileFilter, type CompiledFilter } from "./filter/evaluate.js";
+import { compileFilter, exprUsesField, type CompiledFilter } from "./filter/evaluate.js";
 import { FilterError } from "./filter/lexer.js";
 import { bodyErrorName, type FilterSubject, type LibvirtFilterSubject, type NameLookup } from "./filter/fields.js";
 import { StatsCollector, formatStatsText, RttDistribution } from "./stats.js";
@@ -77,6 +79,21 @@ export function flatText(text: string): string {
   return flat === text ? flat : (JSON.parse(JSON.stringify(text)) as string);
 }
 
+/** A row's bodies decoded again from the stored bytes, with what was found wrong in each. */
+interface DecodedBodies {
+  readonly args: DecodedField | null;
+  readonly res: DecodedField | null;
+  readonly argsNote: string | null;
+  readonly resNote: string | null;
+  readonly argsIssues: readonly Issue[];
+  readonly resIssues: readonly Issue[];
+}
+
+/** A message's own issues, as stored ("code: detail"), then its body's. */
+function issueTexts(stored: StoredMessage, bodyIssues: readonly Issue[]): readonly string[] {
+  return bodyIssues.length === 0 ? stored.issues : [...stored.issues, ...bodyIssues.map((i) => `${i.code}: ${i.detail}`)];
+}
+
 function endpoint(addr: string, port: number): string {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
@@ -98,6 +115,7 @@ export class CaptureIndex implements TuiDataSource {
    */
   private readonly bodyStatusOf = new Map<Exchange, string | null>();
   private readonly infoCtx = new MessageInfoContext();
+  private readonly statusReader: BodyStatusReader;
   private readonly libvirtRows = new Map<LibvirtExchange, RowId>();
   private view: number[] | null = null;
   /**
@@ -108,6 +126,8 @@ export class CaptureIndex implements TuiDataSource {
   private scanned = 0;
   private scanning = false;
   private filter: CompiledFilter | null = null;
+  /** The filter tests `issue`: body issues are found only by decoding the bodies again. */
+  private filterLooksAtIssues = false;
   private conversation: string | null = null;
   private viewJob = 0;
   private done = false;
@@ -116,11 +136,27 @@ export class CaptureIndex implements TuiDataSource {
   private notifyPending = false;
 
   constructor(private readonly options: CaptureIndexOptions) {
+    this.statusReader = new BodyStatusReader(options.registry);
     this.title = options.title;
     this.live = options.live;
   }
 
-  /** Handlers to pass to analyzeCapture (with decodeBodies: true). */
+  /**
+   * What to decode while loading (spread into analyzeCapture's options): every call
+   * (its info text comes from its arguments), libvirt messages (an error reply shows
+   * its message), and of the ONC-RPC replies only those the NFS context learns from. The rest (READ data above all) is decoded when a row is
+   * opened or a filter looks at bodies; a reply's body status is read from its
+   * status word. Loading decoded every body before, a sixth of its time.
+   */
+  decodeOptions(): Pick<AnalyzeOptions, "decodeBodies" | "decodeSome" | "decodeLibvirtBodies"> {
+    return {
+      decodeBodies: false,
+      decodeLibvirtBodies: true,
+      decodeSome: (call, kind) => kind === "call" || (isNfsContextProgram(call.prog, call.vers) && nfsReplyBodyNeeded(call.prog, call.vers, call.proc)),
+    };
+  }
+
+  /** Handlers to pass to analyzeCapture (with decodeOptions()). */
   handlers(): AnalyzeHandlers {
     return {
       message: (m, record) => this.onMessage(m, record),
@@ -147,9 +183,13 @@ export class CaptureIndex implements TuiDataSource {
 
   // ---- building -------------------------------------------------------------
 
+  /**
+   * Stores the message with its own issues; its body's issues are found again when
+   * the body is decoded (a row opened, a filter on bodies or issues), as most bodies
+   * are not decoded while loading.
+   */
   private store(m: AnalyzedMessage, record: Uint8Array): MessageId {
-    const issues = m.msg.issues.length || m.bodyIssues.length ? [...m.msg.issues, ...m.bodyIssues] : [];
-    return this.storeRecord(m.msg, m.time, record, issues);
+    return this.storeRecord(m.msg, m.time, record, m.msg.issues);
   }
 
   private storeLibvirt(m: AnalyzedLibvirtMessage, bytes: Uint8Array): MessageId {
@@ -230,7 +270,11 @@ export class CaptureIndex implements TuiDataSource {
     const h = msg.header;
     const rows = this.rows;
     // Learned in frame order from every message, retransmissions and orphans included.
-    const info = h ? this.infoCtx.info(m) : "";
+    // A reply not decoded while loading has its body status read from its status word.
+    const call = h?.kind === "reply" ? msg.exchange?.call?.header : undefined;
+    const bodyStatus = h?.kind === "reply" && m.res === null && call?.kind === "call" ? this.statusReader.read(call, h, record) : undefined;
+    const info = h ? this.infoCtx.info(m, h.kind === "reply" && m.res === null && call?.kind === "call" &&
+      isNfsContextProgram(call.prog, call.vers) && !nfsReplyBodyNeeded(call.prog, call.vers, call.proc) ? bodyStatus : undefined) : "";
     if (!h) {
       const row = this.newRow("malformed", m, true, "malformed", true, msg.issues.map((i) => i.detail).join("; "));
       rows.setCall(row, this.store(m, record));
@@ -271,10 +315,10 @@ export class CaptureIndex implements TuiDataSource {
     rows.setReply(row, this.store(m, record));
     const rtt = ex!.rtt;
     rows.setRtt(row, rtt);
-    const bodyStatus = bodyErrorName(m.res);
-    if (ex) this.bodyStatusOf.set(ex, bodyStatus);
-    rows.setStatus(row, h.status === "SUCCESS" && bodyStatus ? bodyStatus : h.status);
-    const isError = h.status !== "SUCCESS" || bodyStatus !== null;
+    const errorName = m.res !== null ? bodyErrorName(m.res) : (bodyStatus ?? null);
+    if (ex) this.bodyStatusOf.set(ex, errorName);
+    rows.setStatus(row, h.status === "SUCCESS" && errorName ? errorName : h.status);
+    const isError = h.status !== "SUCCESS" || errorName !== null;
     rows.setError(row, isError);
     // A reply's text describes the whole exchange (the call's text plus any error).
     if (info) rows.setInfo(row, flatText(info));
@@ -538,6 +582,7 @@ export class CaptureIndex implements TuiDataSource {
         throw err;
       }
     }
+    this.filterLooksAtIssues = this.filter !== null && exprUsesField(this.filter.ast, "issue");
     this.rebuildView();
     return { ok: true };
   }
@@ -603,7 +648,8 @@ export class CaptureIndex implements TuiDataSource {
   private matchesView(row: RowId): boolean {
     if (this.conversation && this.rows.conversation(row) !== this.conversation) return false;
     if (!this.filter) return true;
-    const subject = this.rows.libvirt(row) ? this.libvirtSubjectFor(row, this.filter.needsBody) : this.subjectFor(row, this.filter.needsBody);
+    const withBodies = this.filter.needsBody || this.filterLooksAtIssues;
+    const subject = this.rows.libvirt(row) ? this.libvirtSubjectFor(row, withBodies) : this.subjectFor(row, withBodies);
     return this.filter(subject);
   }
 
@@ -635,6 +681,9 @@ export class CaptureIndex implements TuiDataSource {
       const decoded = this.decodeBodies(call, reply);
       args = decoded.args;
       res = decoded.res;
+      // The bodies' issues belong to their messages (the `issue` field looks there).
+      if (call && decoded.argsIssues.length) call.msg.issues = [...call.msg.issues, ...decoded.argsIssues];
+      if (reply && decoded.resIssues.length) reply.msg.issues = [...reply.msg.issues, ...decoded.resIssues];
     }
     return { exchange: ex, message: null, args, res, names };
   }
@@ -676,17 +725,20 @@ export class CaptureIndex implements TuiDataSource {
   private decodeBodies(
     call: { msg: RpcMessage; bytes: Uint8Array } | null,
     reply: { msg: RpcMessage; bytes: Uint8Array } | null,
-  ): { args: DecodedField | null; res: DecodedField | null; argsNote: string | null; resNote: string | null } {
+  ): DecodedBodies {
     const { registry, limits } = this.options;
     let args: DecodedField | null = null;
     let res: DecodedField | null = null;
     let argsNote: string | null = null;
     let resNote: string | null = null;
+    let argsIssues: readonly Issue[] = [];
+    let resIssues: readonly Issue[] = [];
     const ch = call?.msg.header;
     const truncatedAt = (s: { msg: RpcMessage; bytes: Uint8Array }) => (s.bytes.length < s.msg.length ? s.bytes.length : undefined);
     if (call && ch?.kind === "call") {
       const out = registry.decodeCall(ch, call.bytes, limits, truncatedAt(call));
       args = out.args;
+      argsIssues = out.issues;
       if (!args) argsNote = out.issues.map((i) => i.detail).join("; ") || "not decoded";
     }
     const rh = reply?.msg.header;
@@ -694,10 +746,11 @@ export class CaptureIndex implements TuiDataSource {
       if (ch?.kind === "call") {
         const out = registry.decodeReply(ch, rh, reply.bytes, limits, truncatedAt(reply));
         res = out.res;
+        resIssues = out.issues;
         if (!res) resNote = out.issues.map((i) => i.detail).join("; ") || (rh.status === "SUCCESS" ? "not decoded" : "none (error reply)");
       } else resNote = "not decoded: the call is not in the capture";
     }
-    return { args, res, argsNote, resNote };
+    return { args, res, argsNote, resNote, argsIssues, resIssues };
   }
 
   async detail(exchangeIndex: number): Promise<Detail> {
@@ -717,27 +770,29 @@ export class CaptureIndex implements TuiDataSource {
     const replyStored = replyId ? this.messages.get(replyId) : null;
     const call = callStored ? this.reread(callStored, transport) : null;
     const reply = replyStored ? this.reread(replyStored, transport) : null;
-    const { args, res, argsNote, resNote } = this.decodeBodies(call, reply);
+    const { args, res, argsNote, resNote, argsIssues, resIssues } = this.decodeBodies(call, reply);
     const tree: TreeNode[] = [];
     const bytes: DetailBytes[] = [];
     const ctx = (s: StoredMessage): MessageContext => ({
       frame: s.frame, frames: framesOf(s), transport, src: s.src, dst: s.dst,
       sport: s.sport, dport: s.dport, length: s.length, time: s.time,
     });
-    const issueNodes = (s: StoredMessage): TreeNode[] =>
-      s.issues.length ? [{ label: `Issues (${s.issues.length})`, children: s.issues.map((t) => ({ label: t, children: [], isError: true })), isError: true, key: "issues" }] : [];
+    const issueNodes = (s: StoredMessage, bodyIssues: readonly Issue[]): TreeNode[] => {
+      const texts = issueTexts(s, bodyIssues);
+      return texts.length ? [{ label: `Issues (${texts.length})`, children: texts.map((t) => ({ label: t, children: [], isError: true })), isError: true, key: "issues" }] : [];
+    };
     if (call && callStored) {
       const h = call.msg.header;
       if (h?.kind === "call") tree.push(...callTree(names, ctx(callStored), h, args, argsNote));
       else tree.push({ label: `Malformed message in frame ${callStored.frame}`, children: [], isError: true });
-      tree.push(...issueNodes(callStored));
+      tree.push(...issueNodes(callStored, argsIssues));
       bytes.push({ message: "call", bytes: call.bytes, frames: framesOf(callStored) });
     }
     if (reply && replyStored) {
       const h = reply.msg.header;
       const ch = call?.msg.header;
       if (h?.kind === "reply") tree.push(...replyTree(names, ctx(replyStored), h, ch?.kind === "call" ? ch : null, res, resNote));
-      tree.push(...issueNodes(replyStored));
+      tree.push(...issueNodes(replyStored, resIssues));
       bytes.push({ message: "reply", bytes: reply.bytes, frames: framesOf(replyStored) });
     } else if (kind === "unmatched-call") {
       tree.push({ label: `No reply (${rows.status(row)})`, children: [], key: "noreply" });

@@ -395,7 +395,7 @@ async function runTuiOnFile(file: string, opts: CommonOptions): Promise<number> 
     {
       limits: opts.limits,
       registry,
-      decodeBodies: true,
+      ...index.decodeOptions(),
       yieldBetweenBatches: true,
       onProgress: (read, total) => index.progressUpdate(read, total),
     },

@@ -66,7 +66,7 @@ describe("hostile strings never reach the terminal raw", () => {
     try {
       await analyzeCapture(
         { kind: "stream", stream: Readable.from([readFileSync(FILE)]), name: "hostile" },
-        { limits: DEFAULT_LIMITS, registry, decodeBodies: true },
+        { limits: DEFAULT_LIMITS, registry, ...index.decodeOptions() },
         index.handlers(),
       );
       index.finished();

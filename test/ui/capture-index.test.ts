@@ -14,7 +14,7 @@ import { ROOT } from "../sample-files.js";
 async function indexOf(file: string, specs: string[] = []): Promise<CaptureIndex> {
   const registry = await loadRegistry({ userSpecs: specs, defines: new Map() });
   const index = new CaptureIndex({ title: file, live: false, registry, names: namesFor(registry), limits: DEFAULT_LIMITS });
-  await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, decodeBodies: true }, index.handlers());
+  await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, ...index.decodeOptions() }, index.handlers());
   index.finished();
   return index;
 }
@@ -113,6 +113,29 @@ describe("capture index", () => {
     expect(await viewOf("kind == reply")).toEqual(all.filter((r) => r.replyBytes > 0).map((r) => r.index));
     const frame = all[Math.floor(all.length / 2)]!.firstFrame;
     expect(await viewOf(`frame == ${frame}`)).toContain(all.find((r) => r.firstFrame === frame)!.index);
+    index.close();
+  });
+
+  it("body issues of replies not decoded while loading show in the detail and select rows by `issue`", async () => {
+    // No spec for the demo program: every body of it is "body-undecoded".
+    const index = await indexOf(join(ROOT, "samples/demo-service/demo-tcp-udp.pcap"));
+    const all = rows(index);
+    const withIssue = { call: new Set<number>(), reply: new Set<number>() };
+    for (const r of all) {
+      const detail = await index.detail(r.index);
+      let side: "call" | "reply" = "call";
+      for (const node of detail.tree) {
+        if (/^Results|Reply/.test(node.label)) side = "reply";
+        if (node.key !== "issues") continue;
+        // Each once: a body decoded while loading has its issues found again, not kept twice.
+        expect(new Set(node.children.map((c) => c.label)).size).toBe(node.children.length);
+        if (node.children.some((c) => c.label.startsWith("body-undecoded: "))) withIssue[side].add(r.index);
+      }
+    }
+    expect(withIssue.reply.size).toBeGreaterThan(10);
+    expect(index.setFilter("issue == body-undecoded")).toEqual({ ok: true });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(rows(index).map((r) => r.index)).toEqual(all.map((r) => r.index).filter((i) => withIssue.call.has(i) || withIssue.reply.has(i)));
     index.close();
   });
 });

@@ -226,7 +226,7 @@ export async function runLiveTui(opts: LiveTuiOptions): Promise<number> {
   });
   let result: AnalyzeResult | null = null;
   let failure: unknown = null;
-  const analysis = session.run({ limits: common.limits, registry, decodeBodies: true }, index.handlers(), () => {}).then(
+  const analysis = session.run({ limits: common.limits, registry, ...index.decodeOptions() }, index.handlers(), () => {}).then(
     (r) => {
       result = r;
       index.finished();

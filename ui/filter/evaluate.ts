@@ -59,6 +59,21 @@ export function exprNeedsBody(e: Expr): boolean {
   }
 }
 
+/** True if the expression tests the built-in field `name` anywhere. */
+export function exprUsesField(e: Expr, name: string): boolean {
+  switch (e.kind) {
+    case "and":
+    case "or":
+      return e.operands.some((o) => exprUsesField(o, name));
+    case "not":
+      return exprUsesField(e.operand, name);
+    case "compare":
+    case "in":
+    case "test":
+      return e.field.kind === "builtin" && e.field.name === name;
+  }
+}
+
 export function compileExpr(e: Expr): Predicate {
   switch (e.kind) {
     case "and": {
