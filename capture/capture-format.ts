@@ -136,6 +136,11 @@ export class FrameParser {
 
   private failure: CaptureError | null = null;
   private out: Frame[] = [];
+  /** Set during each(): frames go to it, in `reused`, instead of into `out`. */
+  private visit: ((frame: Frame) => void) | null = null;
+  private readonly reused: { -readonly [K in keyof Frame]: Frame[K] } = {
+    no: 0, tsSec: 0, tsNsec: 0, linkType: 0, bytes: new Uint8Array(0), originalLength: 0, fileOffset: 0, interfaceId: 0,
+  };
   private view: DataView = new DataView(new ArrayBuffer(0));
   private viewOf: Uint8Array | null = null;
 
@@ -195,6 +200,42 @@ export class FrameParser {
     this.streamOffset += chunk.length;
     this.out = [];
     return out;
+  }
+
+  /**
+   * As push(), but hands every frame to `visit` as soon as it is parsed, in one
+   * object reused for every frame (no object per frame: the cheapest way through a
+   * large capture). `visit` must not keep the object; `bytes` it may keep as push()'s.
+   */
+  each(chunk: Uint8Array, visit: (frame: Frame) => void): void {
+    this.visit = visit;
+    try {
+      this.push(chunk);
+    } finally {
+      this.visit = null;
+    }
+  }
+
+  /** A parsed frame: to the visitor (each) or into the list push() returns. */
+  private emit(
+    no: number, tsSec: number, tsNsec: number, linkType: number, bytes: Uint8Array,
+    originalLength: number, fileOffset: number, interfaceId: number,
+  ): void {
+    const visit = this.visit;
+    if (visit === null) {
+      this.out.push({ no, tsSec, tsNsec, linkType, bytes, originalLength, fileOffset, interfaceId });
+      return;
+    }
+    const f = this.reused;
+    f.no = no;
+    f.tsSec = tsSec;
+    f.tsNsec = tsNsec;
+    f.linkType = linkType;
+    f.bytes = bytes;
+    f.originalLength = originalLength;
+    f.fileOffset = fileOffset;
+    f.interfaceId = interfaceId;
+    visit(f);
   }
 
   /**
@@ -375,16 +416,9 @@ export class FrameParser {
     }
     const originalLength = view.getUint32(pos + 12, le);
     const dataStart = pos + headerLength;
-    this.out.push({
-      no: ++this.frameCount,
-      tsSec: sec,
-      tsNsec: nsec,
-      linkType: (this.pcapInterface as InterfaceState).linkType,
-      bytes: buf.subarray(dataStart, dataStart + capturedLength),
-      originalLength,
-      fileOffset: fileOffset + headerLength,
-      interfaceId: 0,
-    });
+    const linkType = (this.pcapInterface as InterfaceState).linkType;
+    this.emit(++this.frameCount, sec, nsec, linkType, buf.subarray(dataStart, dataStart + capturedLength), originalLength,
+      fileOffset + headerLength, 0);
     return total;
   }
 
@@ -503,16 +537,8 @@ export class FrameParser {
       throw new CaptureError(fileOffset + 20, `pcapng packet claims ${capturedLength} captured bytes but its block of ${length} bytes cannot hold them`);
     }
     this.convertTimestamp(iface, high, low);
-    this.out.push({
-      no: ++this.frameCount,
-      tsSec: this.tsSec,
-      tsNsec: this.tsNsec,
-      linkType: iface.linkType,
-      bytes: buf.subarray(pos + 28, pos + 28 + capturedLength),
-      originalLength,
-      fileOffset: fileOffset + 28,
-      interfaceId,
-    });
+    this.emit(++this.frameCount, this.tsSec, this.tsNsec, iface.linkType, buf.subarray(pos + 28, pos + 28 + capturedLength),
+      originalLength, fileOffset + 28, interfaceId);
   }
 
   private readSimplePacket(buf: Uint8Array, view: DataView, pos: number, length: number, fileOffset: number): void {
@@ -523,16 +549,8 @@ export class FrameParser {
     let capturedLength = Math.min(originalLength, length - 16);
     if (iface.snaplen > 0) capturedLength = Math.min(capturedLength, iface.snaplen);
     if (capturedLength > MAX_PACKET_BYTES) capturedLength = MAX_PACKET_BYTES;
-    this.out.push({
-      no: ++this.frameCount,
-      tsSec: 0,
-      tsNsec: 0,
-      linkType: iface.linkType,
-      bytes: buf.subarray(pos + 12, pos + 12 + capturedLength),
-      originalLength,
-      fileOffset: fileOffset + 12,
-      interfaceId: 0,
-    });
+    this.emit(++this.frameCount, 0, 0, iface.linkType, buf.subarray(pos + 12, pos + 12 + capturedLength), originalLength,
+      fileOffset + 12, 0);
   }
 
   /** 64-bit count of interface units → (tsSec, tsNsec), exact, without BigInt on the common paths. */

@@ -190,14 +190,19 @@ export async function* captureBytes(source: CaptureSource, options: ReadFramesOp
  */
 const BATCH_BYTES = 256 * 1024;
 
-/** Frames in batches (at most BATCH_BYTES of input each): the cheapest way to consume a capture. */
-export async function* readFrameBatches(source: CaptureSource, options: ReadFramesOptions = {}): AsyncGenerator<Frame[]> {
+/**
+ * The capture's bytes in slices of at most BATCH_BYTES, each handed to `parse` with
+ * one parser for the whole capture, yielding what it returns; a capture cut short
+ * ends the slices with onTruncated, or throws.
+ */
+async function* parseSlices<T>(
+  source: CaptureSource, options: ReadFramesOptions, parse: (parser: FrameParser, slice: Uint8Array) => T,
+): AsyncGenerator<T> {
   const parser = new FrameParser();
   try {
     for await (const chunk of captureBytes(source, options)) {
       for (let at = 0; at < chunk.length; at += BATCH_BYTES) {
-        const frames = parser.push(at === 0 && chunk.length <= BATCH_BYTES ? chunk : chunk.subarray(at, Math.min(chunk.length, at + BATCH_BYTES)));
-        if (frames.length > 0) yield frames;
+        yield parse(parser, at === 0 && chunk.length <= BATCH_BYTES ? chunk : chunk.subarray(at, Math.min(chunk.length, at + BATCH_BYTES)));
       }
     }
     parser.finish();
@@ -212,6 +217,28 @@ export async function* readFrameBatches(source: CaptureSource, options: ReadFram
       throw report;
     }
     throw err;
+  }
+}
+
+/** Frames in batches (at most BATCH_BYTES of input each). */
+export async function* readFrameBatches(source: CaptureSource, options: ReadFramesOptions = {}): AsyncGenerator<Frame[]> {
+  for await (const frames of parseSlices(source, options, (parser, slice) => parser.push(slice))) {
+    if (frames.length > 0) yield frames;
+  }
+}
+
+/**
+ * Every frame handed to `visit` as it is parsed, in one object reused for every frame
+ * (see FrameParser.each: `visit` must not keep it); `between` is awaited after each
+ * batch of at most BATCH_BYTES of input. The same frames, errors and truncation
+ * reports as readFrameBatches, without an object per frame: the cheapest way to
+ * consume a capture.
+ */
+export async function eachFrame(
+  source: CaptureSource, options: ReadFramesOptions, visit: (frame: Frame) => void, between?: () => Promise<void> | void,
+): Promise<void> {
+  for await (const _ of parseSlices(source, options, (parser, slice) => parser.each(slice, visit))) {
+    if (between) await between();
   }
 }
 

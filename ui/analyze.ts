@@ -3,7 +3,7 @@
  * transport events → RPC messages and exchanges → (optionally) decoded bodies.
  * Every view (summary, JSON, stats, diff, TUI) consumes this, so they agree.
  */
-import { readFrameBatches, type CaptureSource } from "../capture/open-capture.js";
+import { eachFrame, type CaptureSource } from "../capture/open-capture.js";
 import { PacketDecoder } from "../capture/packet-decoder.js";
 import { CaptureError, LinkType, secondsBetween, type Frame } from "../capture/frame.js";
 import type { Limits } from "../capture/limits.js";
@@ -52,7 +52,10 @@ export interface AnalyzeHandlers {
   libvirtExchangeResolved?(ex: LibvirtExchange): void;
   /** Gaps, resyncs, frames that are not RPC, and other stream-level issues. */
   streamIssue?(issue: StreamIssue): void;
-  /** Every frame, before it is decoded (for writers and progress). */
+  /**
+   * Every frame, before it is decoded (for writers and progress). From a capture
+   * file or stream the object is reused for the next frame: copy what is kept.
+   */
   frame?(frame: Frame): void;
 }
 
@@ -185,27 +188,35 @@ export async function analyzeCapture(
       truncation = err;
     },
   };
+  const onFrame = (frame: Frame): void => {
+    if (frames === 0) {
+      t0Sec = frame.tsSec;
+      t0Nsec = frame.tsNsec;
+      if (!SUPPORTED_LINK_TYPES.has(frame.linkType)) {
+        throw new InputError(`unsupported link type ${frame.linkType} in frame 1`);
+      }
+    }
+    frames++;
+    handlers.frame?.(frame);
+    decoder.push(frame);
+  };
+  const afterBatch = async (): Promise<void> => {
+    if (options.now) {
+      const t = options.now();
+      decoder.advanceTime(t.tsSec, t.tsNsec);
+      pipeline.advanceTime(t.tsSec, t.tsNsec);
+    }
+    if (options.yieldBetweenBatches) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
   try {
-    const batches = options.frames ?? readFrameBatches(source, readOptions);
-    for await (const batch of batches) {
-      for (const frame of batch) {
-        if (frames === 0) {
-          t0Sec = frame.tsSec;
-          t0Nsec = frame.tsNsec;
-          if (!SUPPORTED_LINK_TYPES.has(frame.linkType)) {
-            throw new InputError(`unsupported link type ${frame.linkType} in frame 1`);
-          }
-        }
-        frames++;
-        handlers.frame?.(frame);
-        decoder.push(frame);
+    if (options.frames) {
+      for await (const batch of options.frames) {
+        for (const frame of batch) onFrame(frame);
+        await afterBatch();
       }
-      if (options.now) {
-        const t = options.now();
-        decoder.advanceTime(t.tsSec, t.tsNsec);
-        pipeline.advanceTime(t.tsSec, t.tsNsec);
-      }
-      if (options.yieldBetweenBatches) await new Promise<void>((resolve) => setImmediate(resolve));
+    } else {
+      // From a capture: one frame object for all (handlers.frame must not keep it).
+      await eachFrame(source, readOptions, onFrame, options.now || options.yieldBetweenBatches ? afterBatch : undefined);
     }
   } catch (err) {
     // A capture cut short still yields everything before the cut; report, don't discard.

@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { CaptureError, LinkType, type Frame } from "../../capture/frame.js";
 import {
-  CaptureTruncatedError, FrameByteReader, readFrameBatches, readFrameBytesAt, readFrames, type CaptureSource, type ReadFramesOptions,
+  CaptureTruncatedError, eachFrame, FrameByteReader, readFrameBatches, readFrameBytesAt, readFrames, type CaptureSource, type ReadFramesOptions,
 } from "../../capture/open-capture.js";
 import { MemorySink, PcapWriter, PcapngWriter } from "../../capture/capture-writer.js";
 import { hexOf, pseudoRandomBytes } from "./helpers.js";
@@ -202,5 +202,63 @@ describe("re-reading frame bytes", () => {
     const file = join(dir, "r.pcap.gz");
     writeFileSync(file, gzipSync(pcapBytes()));
     await expect(readFrameBytesAt(file, 40, 10)).rejects.toThrow(/gzip-compressed/);
+  });
+});
+
+describe("eachFrame (one frame object for all) against readFrameBatches", () => {
+  /** Every frame as plain data (bytes as hex), then the error or truncation report, if any. */
+  async function viaBatches(source: () => CaptureSource, withReport: boolean): Promise<unknown[]> {
+    const out: unknown[] = [];
+    const options: ReadFramesOptions = withReport ? { onTruncated: (e) => out.push(`truncated: ${e.message} (${e.completeFrames})`) } : {};
+    try {
+      for await (const batch of readFrameBatches(source(), options)) for (const f of batch) out.push({ ...f, bytes: hexOf(f.bytes) });
+    } catch (err) {
+      out.push(`error: ${(err as Error).message}`);
+    }
+    return out;
+  }
+  async function viaEach(source: () => CaptureSource, withReport: boolean): Promise<unknown[]> {
+    const out: unknown[] = [];
+    const options: ReadFramesOptions = withReport ? { onTruncated: (e) => out.push(`truncated: ${e.message} (${e.completeFrames})`) } : {};
+    let seen: Frame | null = null;
+    let batches = 0;
+    try {
+      await eachFrame(source(), options, (f) => {
+        // One object for every frame: the point of eachFrame.
+        if (seen) expect(f).toBe(seen);
+        seen = f;
+        out.push({ ...f, bytes: hexOf(f.bytes) });
+      }, () => {
+        batches++;
+      });
+    } catch (err) {
+      out.push(`error: ${(err as Error).message}`);
+    }
+    if (out.length > 100) expect(batches).toBeGreaterThan(0);
+    return out;
+  }
+
+  it("gives the same frames, errors and truncation reports on every sample and hostile capture, whole, cut and gzipped", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const { sampleCaptures, ROOT } = await import("../sample-files.js");
+    const hostileDir = join(ROOT, "samples", "hostile");
+    const files = [...sampleCaptures(), ...readdirSync(hostileDir).filter((n) => /\.pcap(ng)?$/.test(n)).map((n) => join(hostileDir, n))];
+    let compared = 0;
+    for (const file of files) {
+      const whole = readFileSync(file);
+      const variants: [string, Uint8Array][] = [
+        ["whole", whole], ["cut", whole.subarray(0, Math.floor(whole.length * 0.6))], ["gzip", gzipSync(whole)],
+      ];
+      for (const [what, bytes] of variants) {
+        const source = (): CaptureSource => ({ kind: "stream", stream: Readable.from([Buffer.from(bytes)]), name: `${file} ${what}` });
+        for (const withReport of [false, true]) {
+          const a = await viaBatches(source, withReport);
+          const b = await viaEach(source, withReport);
+          expect(b, `${file} ${what}`).toEqual(a);
+          compared += a.length;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(5000);
   });
 });
