@@ -79,6 +79,8 @@ export function flatText(text: string): string {
   return flat === text ? flat : (JSON.parse(JSON.stringify(text)) as string);
 }
 
+const NO_BODY_ISSUES: readonly Issue[] = Object.freeze([]);
+
 /** A row's bodies decoded again from the stored bytes, with what was found wrong in each. */
 interface DecodedBodies {
   readonly args: DecodedField | null;
@@ -159,7 +161,7 @@ export class CaptureIndex implements TuiDataSource {
   /** Handlers to pass to analyzeCapture (with decodeOptions()). */
   handlers(): AnalyzeHandlers {
     return {
-      message: (m, record) => this.onMessage(m, record),
+      message: (m, record, truncatedAt) => this.onMessage(m, record, truncatedAt),
       exchangeResolved: (ex) => this.onResolved(ex),
       libvirtMessage: (m, bytes) => this.onLibvirtMessage(m, bytes),
       libvirtExchangeResolved: (ex) => this.onLibvirtResolved(ex),
@@ -188,8 +190,21 @@ export class CaptureIndex implements TuiDataSource {
    * the body is decoded (a row opened, a filter on bodies or issues), as most bodies
    * are not decoded while loading.
    */
-  private store(m: AnalyzedMessage, record: Uint8Array): MessageId {
-    return this.storeRecord(m.msg, m.time, record, m.msg.issues);
+  private store(m: AnalyzedMessage, record: Uint8Array, bodyIssues: readonly Issue[] = NO_BODY_ISSUES): MessageId {
+    return this.storeRecord(m.msg, m.time, record, bodyIssues.length ? [...m.msg.issues, ...bodyIssues] : m.msg.issues);
+  }
+
+  /**
+   * The body issues of a reply whose row will have no call (a duplicate reply, its
+   * exchange's row answered already): its body cannot be decoded again later, so
+   * they are found and kept now, with the call its exchange has.
+   */
+  private orphanBodyIssues(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null): readonly Issue[] {
+    if (m.bodyIssues.length || m.res !== null) return m.bodyIssues;
+    const h = m.msg.header;
+    const call = m.msg.exchange?.call?.header;
+    if (h?.kind !== "reply" || call?.kind !== "call") return NO_BODY_ISSUES;
+    return this.options.registry.decodeReply(call, h, record, this.options.limits, truncatedAt ?? undefined).issues;
   }
 
   private storeLibvirt(m: AnalyzedLibvirtMessage, bytes: Uint8Array): MessageId {
@@ -265,7 +280,7 @@ export class CaptureIndex implements TuiDataSource {
     });
   }
 
-  private onMessage(m: AnalyzedMessage, record: Uint8Array): void {
+  private onMessage(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null): void {
     const { msg } = m;
     const h = msg.header;
     const rows = this.rows;
@@ -305,7 +320,7 @@ export class CaptureIndex implements TuiDataSource {
     const row = ex ? this.rowOfExchange.get(ex) : undefined;
     if (row === undefined || rows.reply(row) !== null) {
       const orphan = this.newRow("orphan-reply", m, false, h.status, h.status !== "SUCCESS", "reply without a call in the capture");
-      rows.setReply(orphan, this.store(m, record));
+      rows.setReply(orphan, this.store(m, record, this.orphanBodyIssues(m, record, truncatedAt)));
       this.counts.unmatched++;
       this.placeInView(orphan);
       this.notify();

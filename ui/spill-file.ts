@@ -9,7 +9,7 @@
  * the TUI's load on the main thread. A read is served from memory for bytes whose
  * write has not finished, from the file for the rest.
  */
-import { close, closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, write, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, write, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -49,7 +49,9 @@ export class SpillFile {
   private readonly window = Buffer.allocUnsafe(READ_WINDOW);
   private windowOffset = 0;
   private windowLength = 0;
+  /** close() was called: nothing is stored any more; the descriptor closes once writes end. */
   private closing = false;
+  private closed = false;
 
   /** `backgroundWrite`: fs.write, or a stand-in (tests hold writes back to read while they are in flight). */
   constructor(private readonly bufferBytes = 1 << 20, private readonly backgroundWrite: BackgroundWrite = write) {
@@ -70,10 +72,11 @@ export class SpillFile {
     return this.inFlight.length;
   }
 
-  /** Stores bytes and returns their offset. */
+  /** Stores bytes and returns their offset (after close(), stores nothing: no one can read them). */
   append(bytes: Uint8Array): number {
     if (this.failure) throw this.failure;
     const offset = this.size;
+    if (this.closing) return offset;
     if (bytes.length > this.pending.length - this.pendingLength) this.flush();
     if (bytes.length > this.pending.length) {
       this.writeNow(bytes, this.pendingOffset);
@@ -89,10 +92,14 @@ export class SpillFile {
     if (this.failure) throw this.failure;
     const end = Math.min(offset + length, this.size);
     const n = Math.max(0, end - offset);
+    if (n === 0) return Buffer.alloc(0);
     if (!(offset >= this.windowOffset && end <= this.windowOffset + this.windowLength) && n <= READ_WINDOW / 4) {
+      // The window counts only once it is filled: a read that fails leaves none.
+      const windowLength = Math.min(READ_WINDOW, this.size - offset);
+      this.windowLength = 0;
+      this.readInto(this.window.subarray(0, windowLength), offset);
       this.windowOffset = offset;
-      this.windowLength = Math.min(READ_WINDOW, this.size - offset);
-      this.readInto(this.window.subarray(0, this.windowLength), offset);
+      this.windowLength = windowLength;
     }
     if (offset >= this.windowOffset && end <= this.windowOffset + this.windowLength) {
       return Buffer.from(this.window.subarray(offset - this.windowOffset, end - this.windowOffset));
@@ -120,7 +127,13 @@ export class SpillFile {
   close(): void {
     if (this.closing) return;
     this.closing = true;
-    if (this.inFlight.length === 0) closeSync(this.fd);
+    if (this.inFlight.length === 0) this.closeNow();
+  }
+
+  private closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 
   /** Hands the pending bytes to a background write (or writes them now when enough are in flight). */
@@ -148,7 +161,7 @@ export class SpillFile {
       if (err) this.failure ??= err;
       this.inFlight.splice(this.inFlight.indexOf(w), 1);
       if (w.buf.length === this.bufferBytes && this.spare.length < MAX_IN_FLIGHT) this.spare.push(w.buf);
-      if (this.closing && this.inFlight.length === 0) close(this.fd, () => undefined);
+      if (this.closing && this.inFlight.length === 0) this.closeNow();
     });
   }
 

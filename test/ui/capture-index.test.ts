@@ -10,6 +10,10 @@ import { namesFor } from "../../ui/names.js";
 import { CaptureIndex, flatText } from "../../ui/capture-index.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import { ROOT } from "../sample-files.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { buildEthernetIpv4Udp } from "../../capture/packet-builder.js";
+import { MemorySink, PcapWriter } from "../../capture/capture-writer.js";
 
 async function indexOf(file: string, specs: string[] = []): Promise<CaptureIndex> {
   const registry = await loadRegistry({ userSpecs: specs, defines: new Map() });
@@ -137,5 +141,48 @@ describe("capture index", () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(rows(index).map((r) => r.index)).toEqual(all.map((r) => r.index).filter((i) => withIssue.call.has(i) || withIssue.reply.has(i)));
     index.close();
+  });
+
+  it("a duplicate reply (a row with no call) keeps the issues of its body, found while loading", async () => {
+    const words = (...ws: number[]): Uint8Array => {
+      const out = Buffer.alloc(ws.length * 4);
+      ws.forEach((w, i) => out.writeUInt32BE(w >>> 0, i * 4));
+      return out;
+    };
+    const sink = new MemorySink();
+    const w = new PcapWriter(sink, { linkType: 1 });
+    let t = 0;
+    const udp = (fromClient: boolean, payload: Uint8Array): void => {
+      w.writeFrame({
+        tsSec: 1_700_000_000, tsNsec: (t += 1000),
+        bytes: buildEthernetIpv4Udp({
+          src: fromClient ? "127.0.0.1" : "127.0.0.2", dst: fromClient ? "127.0.0.2" : "127.0.0.1",
+          sport: fromClient ? 800 : 2049, dport: fromClient ? 2049 : 800, payload,
+        }),
+      });
+    };
+    // NFSv3 READ of 4 bytes; its reply; the reply again, with a word too many after the results.
+    const results = [0, 0, 4, 1, 4, 0x61626364];
+    udp(true, words(0x77, 0, 2, 100003, 3, 6, 0, 0, 0, 0, 8, 0x01020304, 9, 0, 0, 4));
+    udp(false, words(0x77, 1, 0, 0, 0, 0, ...results));
+    udp(false, words(0x77, 1, 0, 0, 0, 0, ...results, 0xdeadbeef));
+    w.flush();
+    const dir = mkdtempSync(join(tmpdir(), "rpcscope-dup-"));
+    try {
+      const file = join(dir, "duplicate-reply.pcap");
+      writeFileSync(file, sink.bytes());
+      const index = await indexOf(file);
+      const all = rows(index);
+      expect(all.map((r) => r.kind)).toEqual(["exchange", "orphan-reply"]);
+      const detail = await index.detail(all[1]!.index);
+      const issues = detail.tree.find((n) => n.key === "issues");
+      expect(issues?.children.map((c) => c.label.split(":")[0])).toContain("trailing-bytes");
+      expect(index.setFilter("issue == trailing-bytes")).toEqual({ ok: true });
+      await new Promise((r) => setTimeout(r, 30));
+      expect(rows(index).map((r) => r.index)).toEqual([all[1]!.index]);
+      index.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

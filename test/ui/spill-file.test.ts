@@ -89,6 +89,18 @@ describe("SpillFile", () => {
     spill.close();
   });
 
+  it("reads nothing past the end, and stores nothing after close()", () => {
+    const spill = new SpillFile(64);
+    spill.append(record(1, 10));
+    expect(spill.read(20, 4)).toHaveLength(0);
+    expect(spill.read(10, 4)).toHaveLength(0);
+    expect(spill.read(8, 4)).toEqual(Buffer.from(record(1, 10).subarray(8)));
+    spill.close();
+    // The loader may still be appending when the TUI quits.
+    expect(() => spill.append(record(2, 100))).not.toThrow();
+    expect(spill.size).toBe(10);
+  });
+
   it("closes with writes still in flight without losing them to a reused descriptor", async () => {
     const spill = new SpillFile(1024);
     for (let i = 0; i < 64; i++) spill.append(record(i, 1000));
