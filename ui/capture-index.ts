@@ -19,7 +19,6 @@ import type { StreamIssue } from "../dissect/rpc-pipeline.js";
 import type { Issue } from "../dissect/malformed.js";
 import type { AnalyzedMessage, AnalyzeHandlers, AnalyzeOptions } from "./analyze.js";
 import { BodyStatusReader } from "./body-status.js";
-import { isNfsContextProgram, nfsReplyBodyNeeded } from "../dissect/nfs-context.js";
 import type { Detail, DetailBytes, ExchangeRow, FilterResult, Progress, RowKind, TreeNode, TuiDataSource } from "./tui/data-source.js";
 import { compileFilter, exprUsesField, type CompiledFilter } from "./filter/evaluate.js";
 import { FilterError } from "./filter/lexer.js";
@@ -27,7 +26,7 @@ import { bodyErrorName, type FilterSubject, type LibvirtFilterSubject, type Name
 import { StatsCollector, formatStatsText, RttDistribution } from "./stats.js";
 import { SpillFile } from "./spill-file.js";
 import { callTree, replyTree, type MessageContext } from "./detail-model.js";
-import { MessageInfoContext } from "./message-info.js";
+import { infoNeedsBody, MessageInfoContext, statusWordCall } from "./message-info.js";
 import { MessageStore, type MessageId, type StoredMessage } from "./message-store.js";
 import { RowStore, type RowEndpoints, type RowId } from "./row-store.js";
 
@@ -154,7 +153,7 @@ export class CaptureIndex implements TuiDataSource {
     return {
       decodeBodies: false,
       decodeLibvirtBodies: true,
-      decodeSome: (call, kind) => kind === "call" || (isNfsContextProgram(call.prog, call.vers) && nfsReplyBodyNeeded(call.prog, call.vers, call.proc)),
+      decodeSome: (call, kind) => kind === "call" || infoNeedsBody(call, kind),
     };
   }
 
@@ -288,8 +287,7 @@ export class CaptureIndex implements TuiDataSource {
     // A reply not decoded while loading has its body status read from its status word.
     const call = h?.kind === "reply" ? msg.exchange?.call?.header : undefined;
     const bodyStatus = h?.kind === "reply" && m.res === null && call?.kind === "call" ? this.statusReader.read(call, h, record) : undefined;
-    const info = h ? this.infoCtx.info(m, h.kind === "reply" && m.res === null && call?.kind === "call" &&
-      isNfsContextProgram(call.prog, call.vers) && !nfsReplyBodyNeeded(call.prog, call.vers, call.proc) ? bodyStatus : undefined) : "";
+    const info = h ? this.infoCtx.info(m, statusWordCall(m) ? bodyStatus : undefined) : "";
     if (!h) {
       const row = this.newRow("malformed", m, true, "malformed", true, msg.issues.map((i) => i.detail).join("; "));
       rows.setCall(row, this.store(m, record));

@@ -21,8 +21,7 @@ import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
 import { writeTreeLines } from "./tree-text.js";
 import { writeXdrJson } from "./xdr-json.js";
-import { MessageInfoContext } from "./message-info.js";
-import { isNfsContextProgram, nfsReplyBodyNeeded } from "../dissect/nfs-context.js";
+import { infoNeedsBody, MessageInfoContext, statusWordCall } from "./message-info.js";
 import { MAX_RPC_HEADER_BYTES } from "../dissect/rpc-header.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
 import {
@@ -111,8 +110,6 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // The info text needs NFS calls decoded, but of the replies only those it learns
   // from (LOOKUP…): for the rest (READ, GETATTR…) a status word read from the bytes
   // does, which spares decoding most of the bytes of a capture.
-  const infoNeedsBody = (call: RpcCall, kind: "call" | "reply"): boolean =>
-    isNfsContextProgram(call.prog, call.vers) && (kind === "call" || nfsReplyBodyNeeded(call.prog, call.vers, call.proc));
   const fastJson = opts.json && !filter;
   // `summary --json -V`: bodies the info text does not need are written as JSON straight
   // from their bytes (see writeXdrJson), not decoded into a tree first.
@@ -121,10 +118,9 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   /** The body status of a reply whose results were not decoded for the info text; undefined otherwise. */
   const undecodedReplyStatus = (m: AnalyzedMessage, record: Uint8Array): string | null | undefined => {
     const h = m.msg.header;
-    const call = m.msg.exchange?.call?.header;
-    if (!statusReader || m.res !== null || h?.kind !== "reply" || call?.kind !== "call") return undefined;
-    if (!isNfsContextProgram(call.prog, call.vers) || nfsReplyBodyNeeded(call.prog, call.vers, call.proc)) return undefined;
-    return statusReader.read(call, h, record);
+    if (!statusReader || h?.kind !== "reply") return undefined;
+    const call = statusWordCall(m);
+    return call ? statusReader.read(call, h, record) : undefined;
   };
   const bodies = new GrowingPieces();
   const writeJsonLine = (m: AnalyzedMessage, tail: Uint8Array | null): void => {

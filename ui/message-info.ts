@@ -10,8 +10,30 @@
  * ("SEQUENCE PUTFH READ"), or the name a call is about (a LOOKUP's file name).
  */
 import type { DecodedField } from "../dissect/xdr-types.js";
-import { NfsContext, type NfsContextOptions } from "../dissect/nfs-context.js";
+import type { RpcCall } from "../dissect/rpc-types.js";
+import { isNfsContextProgram, NfsContext, nfsReplyBodyNeeded, type NfsContextOptions } from "../dissect/nfs-context.js";
 import type { AnalyzedMessage } from "./analyze.js";
+
+/**
+ * Whether the info text needs this body decoded: NFS and MOUNT calls, and the
+ * replies the file-name context learns from (LOOKUP, CREATE…). Of the other
+ * replies (READ, GETATTR…) it needs only the status word: see statusWordCall.
+ */
+export function infoNeedsBody(call: RpcCall, kind: "call" | "reply"): boolean {
+  return isNfsContextProgram(call.prog, call.vers) && (kind === "call" || nfsReplyBodyNeeded(call.prog, call.vers, call.proc));
+}
+
+/**
+ * For a reply left undecoded whose status word the info text wants (an NFS reply
+ * it learns nothing from): its call, to read the word with (BodyStatusReader);
+ * null otherwise. `info` then takes the status read as its `bodyStatus`.
+ */
+export function statusWordCall(m: AnalyzedMessage): RpcCall | null {
+  const h = m.msg.header;
+  const call = m.msg.exchange?.call?.header;
+  if (m.res !== null || h?.kind !== "reply" || call?.kind !== "call") return null;
+  return isNfsContextProgram(call.prog, call.vers) && !nfsReplyBodyNeeded(call.prog, call.vers, call.proc) ? call : null;
+}
 
 const NAME_FIELD = /^(name|filename|dirpath|path|linkname|objname)$/i;
 
