@@ -29,6 +29,8 @@ const FLOOR = join(ROOT, "dist", "bench", "read-floor.js");
 interface Measurement {
   seconds: number;
   peakRssMb: number;
+  /** User plus system CPU seconds of the process and its threads (null without /usr/bin/time -v). */
+  cpuSeconds: number | null;
 }
 
 function hasTimeV(): boolean {
@@ -61,7 +63,10 @@ async function runOnce(cmd: string, args: readonly string[], useTimeV: boolean):
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr.slice(-2000)}`);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { seconds, peakRssMb: (m ? Number(m[1]) : sampledKb) / 1024 };
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+  const cpuSeconds = user && system ? Number(user[1]) + Number(system[1]) : null;
+  return { seconds, peakRssMb: (m ? Number(m[1]) : sampledKb) / 1024, cpuSeconds };
 }
 
 function median(xs: number[]): number {
@@ -149,14 +154,17 @@ async function main(): Promise<void> {
     }
   }
   const results = new Map<string, Measurement>();
-  process.stdout.write(`${"command".padEnd(40)} ${"median s".padStart(9)} ${"MB/s".padStart(8)} ${"peak RSS MB".padStart(12)}  all runs s\n`);
+  // CPU s above the wall time is work done on other cores (GC helpers, file reads, other threads).
+  process.stdout.write(`${"command".padEnd(40)} ${"median s".padStart(9)} ${"CPU s".padStart(6)} ${"MB/s".padStart(8)} ${"peak RSS MB".padStart(12)}  all runs s\n`);
   for (const [label] of rows) {
     const all = samples.get(label);
     if (!all || all.length === 0) continue;
-    const m = { seconds: median(all.map((x) => x.seconds)), peakRssMb: Math.max(...all.map((x) => x.peakRssMb)) };
+    const cpu = all.every((x) => x.cpuSeconds !== null) ? median(all.map((x) => x.cpuSeconds!)) : null;
+    const m = { seconds: median(all.map((x) => x.seconds)), peakRssMb: Math.max(...all.map((x) => x.peakRssMb)), cpuSeconds: cpu };
     results.set(label, m);
     process.stdout.write(
-      `${label.padEnd(40)} ${m.seconds.toFixed(2).padStart(9)} ${(size / 1e6 / m.seconds).toFixed(0).padStart(8)} ${m.peakRssMb.toFixed(0).padStart(12)}  ` +
+      `${label.padEnd(40)} ${m.seconds.toFixed(2).padStart(9)} ${(cpu === null ? "-" : cpu.toFixed(2)).padStart(6)} ` +
+        `${(size / 1e6 / m.seconds).toFixed(0).padStart(8)} ${m.peakRssMb.toFixed(0).padStart(12)}  ` +
         `${all.map((x) => x.seconds.toFixed(2)).join(" ")}\n`,
     );
   }
