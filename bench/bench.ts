@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: rpcscope against tshark on the same generated captures, in the
  * same run. Each command runs as a whole process, several times; we report the
- * median wall time and the peak RSS (from /usr/bin/time -v when present, else by
- * sampling /proc/PID/status VmHWM).
+ * median wall time, the CPU seconds and the peak RSS (from /usr/bin/time -v when
+ * present, else by sampling /proc/PID/status VmHWM).
  *
  *   npm run bench -- [--exchanges 250000] [--runs 3] [--mss 1448,8948,65483] [--file existing.pcap] [--no-tshark] [--gzip]
  *
@@ -135,6 +135,8 @@ async function main(): Promise<void> {
   if (spawnSync("tcpdump", ["--version"]).status === 0) rows.splice(1, 0, ["tcpdump -r F -w /dev/null (libpcap)", "tcpdump", ["-r", file, "-w", "/dev/null"]]);
   if (tshark) {
     rows.push(["tshark -Y rpc -T fields", "tshark", ["-r", file, "-Y", "rpc", "-T", "fields", "-e", "rpc.xid", "-e", "rpc.msgtyp", "-e", "rpc.procedure", "-e", "rpc.time"]]);
+    // tshark's default one-line summaries (a line per frame, NFS info included): the text summary's counterpart.
+    rows.push(["tshark -Y rpc (text lines)", "tshark", ["-r", file, "-Y", "rpc"]]);
     rows.push(["tshark -z rpc,srt,100003,3", "tshark", ["-r", file, "-q", "-z", "rpc,srt,100003,3"]]);
     rows.push(["tshark -V (full decode)", "tshark", ["-r", file, "-V", "-Y", "rpc"]]);
   }
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
   process.stdout.write("\nratios, median of the rounds' (how many times faster than the second):\n");
   process.stdout.write(`  summary --json vs tshark -T fields:   ${ratio("rpcscope summary --json", "tshark -Y rpc -T fields")}\n`);
   process.stdout.write(`  stats vs tshark -z rpc,srt:           ${ratio("rpcscope stats", "tshark -z rpc,srt,100003,3")}\n`);
+  process.stdout.write(`  summary (text) vs tshark -Y rpc:      ${ratio("rpcscope summary", "tshark -Y rpc (text lines)")}\n`);
   process.stdout.write(`  bodies vs tshark -V:                  ${ratio("rpcscope summary --json -V (bodies)", "tshark -V (full decode)")}\n`);
   process.stdout.write(`  bodies as text vs tshark -V:          ${ratio("rpcscope summary -V (bodies as text)", "tshark -V (full decode)")}\n`);
   process.stdout.write("how many times slower than a bare read:\n");
