@@ -24,6 +24,7 @@
  *
  * Pure: no I/O, no `node:` modules.
  */
+import type { Nfs3CallFacts } from "./nfs3-call-facts.js";
 import type { DecodedField } from "./xdr-types.js";
 import { utf8Text } from "./xdr/decoder.js";
 
@@ -157,6 +158,8 @@ interface HandleEntry {
   sameBucket: HandleEntry | null;
   /** Used since eviction last passed it. */
   used: boolean;
+  /** `fh 0x1a2b3c4d`, made the first time it is shown (a directory's shows in every path below it). */
+  label: string | null;
   newer: HandleEntry | null;
   older: HandleEntry | null;
 }
@@ -464,11 +467,7 @@ export class NfsContext {
       const dir = proc === P3.READDIRPLUS ? this.entryFor(bytes) : null;
       let text = dir ? `${procName} ${this.entryText(dir)}` : bytes ? `${procName} ${this.bytesText(bytes)}` : procName;
       if (proc === P3.READ || proc === P3.WRITE || proc === P3.COMMIT) {
-        const count = numberOf(child(args, "count"));
-        const offset = integerText(child(args, "offset"));
-        if (count !== null && offset !== null && (proc !== P3.COMMIT || count !== 0 || offset !== "0")) {
-          text += ` ${formatSize(count)}@${offset}`;
-        }
+        text = withRange(text, proc, numberOf(child(args, "count")), integerText(child(args, "offset")));
         if (proc === P3.WRITE) {
           const stable = child(args, "stable");
           if (stable && stable.value.kind === "enum") text += ` ${stable.value.name ?? stable.value.value}`;
@@ -516,6 +515,23 @@ export class NfsContext {
       return pendingCall(NFS_PROGRAM, 3, proc, text);
     }
     return pendingCall(NFS_PROGRAM, 3, proc, procName);
+  }
+
+  /**
+   * An NFSv3 GETATTR, ACCESS, READ, WRITE or COMMIT call given by the facts read from
+   * its bytes (dissect/nfs3-call-facts.ts) rather than by decoded arguments: the same
+   * text, and the same facts kept for the reply, as process() gives the call decoded.
+   */
+  processNfs3CallFacts(proc: number, facts: Nfs3CallFacts, pairing: object | null): string {
+    const procName = NFS3_PROCS[proc] ?? `proc-${proc}`;
+    let text = `${procName} ${this.bytesText(facts.handle)}`;
+    if (proc === P3.READ || proc === P3.WRITE || proc === P3.COMMIT) {
+      text = withRange(text, proc, facts.count, facts.offset);
+      if (proc === P3.WRITE && facts.stable) text += ` ${facts.stable.name ?? facts.stable.value}`;
+    }
+    const call = pendingCall(NFS_PROGRAM, 3, proc, text);
+    if (pairing) this.remember(pairing, call);
+    return call.text;
   }
 
   private dirName(dir: HandleEntry | null, name: string | null): string {
@@ -836,7 +852,7 @@ export class NfsContext {
     if (known) return known;
     const e: HandleEntry = {
       bytes: bytes.slice(), hash, parent: null, name: null, children: null, evicted: false,
-      sameBucket: null, used: false, newer: null, older: null,
+      sameBucket: null, used: false, label: null, newer: null, older: null,
     };
     this.insert(e);
     return e;
@@ -968,7 +984,7 @@ export class NfsContext {
   }
 
   private entryText(e: HandleEntry): string {
-    return this.pathOfEntry(e) ?? `fh ${formatFhHash(e.hash)}`;
+    return this.pathOfEntry(e) ?? labelOf(e);
   }
 
   /**
@@ -1003,7 +1019,7 @@ export class NfsContext {
         }
       }
       if (p.evicted || p.name === null) {
-        head = `fh ${formatFhHash(p.hash)}`;
+        head = labelOf(p);
         break;
       }
       e = p;
@@ -1035,6 +1051,19 @@ function pendingCall(
   dir2: HandleEntry | null = null, name2: string | null = null, ops: readonly V4Op[] | null = null,
 ): PendingCall {
   return { prog, vers, proc, text, dir, name, dir2, name2, ops };
+}
+
+/** An entry shown by its hash: `fh 0x1a2b3c4d`. */
+function labelOf(e: HandleEntry): string {
+  return (e.label ??= `fh ${formatFhHash(e.hash)}`);
+}
+
+/** A READ, WRITE or COMMIT text with its range: `READ fh 0x1a2b3c4d 4096@0` (a COMMIT of everything has none). */
+function withRange(text: string, proc: number, count: number | null, offset: string | null): string {
+  if (count !== null && offset !== null && (proc !== P3.COMMIT || count !== 0 || offset !== "0")) {
+    return `${text} ${formatSize(count)}@${offset}`;
+  }
+  return text;
 }
 
 function joinPath(dir: string, name: string): string {

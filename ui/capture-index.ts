@@ -26,7 +26,7 @@ import { bodyErrorName, type FilterSubject, type LibvirtFilterSubject, type Name
 import { StatsCollector, formatStatsText, RttDistribution } from "./stats.js";
 import { SpillFile } from "./spill-file.js";
 import { callTree, replyTree, type MessageContext } from "./detail-model.js";
-import { infoNeedsBody, MessageInfoContext, statusWordCall } from "./message-info.js";
+import { infoNeedsBody, MessageInfoContext, nfs3FactsCall, statusWordCall } from "./message-info.js";
 import { MessageStore, type MessageId, type StoredMessage } from "./message-store.js";
 import { RowStore, type RowEndpoints, type RowId } from "./row-store.js";
 
@@ -153,7 +153,8 @@ export class CaptureIndex implements TuiDataSource {
     return {
       decodeBodies: false,
       decodeLibvirtBodies: true,
-      decodeSome: (call, kind) => kind === "call" || infoNeedsBody(call, kind),
+      // The most common NFSv3 calls are read as facts for their info text (onMessage).
+      decodeSome: (call, kind) => kind === "call" ? !nfs3FactsCall(call, this.options.registry) : infoNeedsBody(call, kind),
     };
   }
 
@@ -279,7 +280,8 @@ export class CaptureIndex implements TuiDataSource {
     });
   }
 
-  private onMessage(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null): void {
+  private onMessage(analyzed: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null): void {
+    let m = analyzed;
     const { msg } = m;
     const h = msg.header;
     const rows = this.rows;
@@ -287,7 +289,13 @@ export class CaptureIndex implements TuiDataSource {
     // A reply not decoded while loading has its body status read from its status word.
     const call = h?.kind === "reply" ? msg.exchange?.call?.header : undefined;
     const bodyStatus = h?.kind === "reply" && m.res === null && call?.kind === "call" ? this.statusReader.read(call, h, record) : undefined;
-    const info = h ? this.infoCtx.info(m, statusWordCall(m) ? bodyStatus : undefined) : "";
+    let info = "";
+    if (h?.kind === "call" && m.args === null && nfs3FactsCall(h, this.options.registry)) {
+      // Left undecoded by decodeOptions(): read from its bytes (decoded after all when not clean).
+      ({ m, info } = this.infoCtx.infoFromBytes(m, h, record, truncatedAt, this.options.registry, this.options.limits));
+    } else if (h) {
+      info = this.infoCtx.info(m, statusWordCall(m) ? bodyStatus : undefined);
+    }
     if (!h) {
       const row = this.newRow("malformed", m, true, "malformed", true, msg.issues.map((i) => i.detail).join("; "));
       rows.setCall(row, this.store(m, record));

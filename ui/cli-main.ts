@@ -21,7 +21,7 @@ import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
 import { writeTreeLines } from "./tree-text.js";
 import { writeXdrJson } from "./xdr-json.js";
-import { infoNeedsBody, MessageInfoContext, statusWordCall } from "./message-info.js";
+import { infoNeedsBody, MessageInfoContext, nfs3FactsCall, statusWordCall } from "./message-info.js";
 import { MAX_RPC_HEADER_BYTES } from "../dissect/rpc-header.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
 import {
@@ -115,6 +115,12 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // from their bytes (see writeXdrJson), not decoded into a tree first.
   const directJson = fastJson && opts.verbose;
   const statusReader = infoCtx && (!decodeBodies || directJson) && registry ? new BodyStatusReader(registry) : null;
+  // The plain text summary reads what the info text needs of the most common NFSv3
+  // calls (a handle, an offset, a count) from their bytes, without decoding them; a
+  // call that is anything but clean is decoded after all, with what is wrong with it.
+  const factsRegistry = infoCtx && !opts.json && !decodeBodies && !filter ? registry : null;
+  const readsFacts = (call: RpcCall): boolean => factsRegistry !== null && nfs3FactsCall(call, factsRegistry);
+
   /** The body status of a reply whose results were not decoded for the info text; undefined otherwise. */
   const undecodedReplyStatus = (m: AnalyzedMessage, record: Uint8Array): string | null | undefined => {
     const h = m.msg.header;
@@ -217,7 +223,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const result = await analyzeCapture(
     sourceFor(file),
     {
-      limits: opts.limits, registry, decodeBodies, ...(infoCtx ? { decodeSome: infoNeedsBody } : {}),
+      limits: opts.limits, registry, decodeBodies,
+      ...(infoCtx ? { decodeSome: (call: RpcCall, kind: "call" | "reply") => infoNeedsBody(call, kind) && !(kind === "call" && readsFacts(call)) } : {}),
       ...(directJson ? { callerDecodes: (call: RpcCall, kind: "call" | "reply") => !infoNeedsBody(call, kind) } : {}),
       // The JSON line needs the header only: the rest of a long record is not copied.
       ...(fastJson && !opts.verbose ? { recordPrefix: MAX_RPC_HEADER_BYTES } : {}),
@@ -229,7 +236,11 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
           ordered.push(m.msg, m);
           return;
         }
-        const info = infoCtx && m.msg.header ? infoCtx.info(m, undecodedReplyStatus(m, record)) : "";
+        const h = m.msg.header;
+        let info = "";
+        if (h?.kind === "call" && m.args === null && readsFacts(h)) {
+          ({ m, info } = infoCtx!.infoFromBytes(m, h, record, truncatedAt, factsRegistry!, opts.limits));
+        } else if (infoCtx && h) info = infoCtx.info(m, undecodedReplyStatus(m, record));
         if (fastJson && ordered) {
           const item = bodiesJson(m, record, truncatedAt, info);
           // Holding the line costs its bodies' bytes (a view of the chunk they were written in).

@@ -11,7 +11,10 @@
  */
 import type { DecodedField } from "../dissect/xdr-types.js";
 import type { RpcCall } from "../dissect/rpc-types.js";
-import { isNfsContextProgram, NfsContext, nfsReplyBodyNeeded, type NfsContextOptions } from "../dissect/nfs-context.js";
+import type { Limits } from "../capture/limits.js";
+import { isNfsContextProgram, NFS_PROGRAM, NfsContext, nfsReplyBodyNeeded, type NfsContextOptions } from "../dissect/nfs-context.js";
+import { isNfs3FactsProcedure, readNfs3CallFacts } from "../dissect/nfs3-call-facts.js";
+import type { ProgramRegistry } from "../dissect/registry.js";
 import type { AnalyzedMessage } from "./analyze.js";
 
 /**
@@ -114,4 +117,32 @@ export class MessageInfoContext {
     });
     return text ?? messageInfo(null, m.res);
   }
+
+  /**
+   * The info text of a call left undecoded because nfs3FactsCall said so, read from
+   * its bytes: the same text `info` gives it decoded. When its arguments are anything
+   * but clean and complete they are decoded after all: then the message comes back
+   * as decoding gives it (arguments and body issues), else as it was.
+   */
+  infoFromBytes(
+    m: AnalyzedMessage, call: RpcCall, record: Uint8Array, truncatedAt: number | null,
+    registry: ProgramRegistry, limits: Limits,
+  ): { readonly m: AnalyzedMessage; readonly info: string } {
+    const facts = truncatedAt === null ? readNfs3CallFacts(record, call.bodyOffset, call.proc, limits) : null;
+    if (facts) return { m, info: this.nfs.processNfs3CallFacts(call.proc, facts, m.msg.exchange) };
+    const d = registry.decodeCall(call, record, limits, truncatedAt ?? undefined);
+    const decoded: AnalyzedMessage = { ...m, args: d.args, bodyIssues: d.issues };
+    return { m: decoded, info: this.info(decoded) };
+  }
 }
+
+/**
+ * Whether the arguments of this call may be read as facts (readNfs3CallFacts) for the
+ * info text instead of being decoded: an NFSv3 GETATTR, ACCESS, READ, WRITE or COMMIT
+ * whose specification is the built-in one (a user's `.x` for NFSv3 may say otherwise).
+ */
+export function nfs3FactsCall(call: RpcCall, registry: ProgramRegistry): boolean {
+  return call.prog === NFS_PROGRAM && call.vers === 3 && isNfs3FactsProcedure(call.proc) &&
+    registry.lookup(call.prog, call.vers, call.proc)?.specSource === "builtin";
+}
+

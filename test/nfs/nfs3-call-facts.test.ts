@@ -1,0 +1,260 @@
+/**
+ * readNfs3CallFacts against the decoder it stands in for: on generated NFSv3 GETATTR,
+ * ACCESS, READ, WRITE and COMMIT calls and on every cut, extension and corruption of
+ * them, facts are given exactly when decoding with the built-in nfs3.x finds nothing
+ * wrong, and then the info text made from the facts equals the one made from the
+ * decoded arguments, with the same facts left for the reply.
+ */
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS, type Limits } from "../../capture/limits.js";
+import { NfsContext } from "../../dissect/nfs-context.js";
+import { isNfs3FactsProcedure, readNfs3CallFacts } from "../../dissect/nfs3-call-facts.js";
+import { decodeRpcHeader } from "../../dissect/rpc-header.js";
+import type { RpcCall } from "../../dissect/rpc-types.js";
+import { analyzeCapture } from "../../ui/analyze.js";
+import { MessageInfoContext, nfs3FactsCall } from "../../ui/message-info.js";
+import { loadRegistry } from "../../ui/spec-loader.js";
+import { sampleCaptures } from "../sample-files.js";
+import { builtinRegistry } from "./helpers.js";
+
+const NFS = 100003;
+
+class Words {
+  private readonly parts: number[] = [];
+  u32(v: number): this {
+    this.parts.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+    return this;
+  }
+  u64(v: bigint): this {
+    return this.u32(Number(v >> 32n)).u32(Number(v & 0xffffffffn));
+  }
+  opaque(b: Uint8Array, padByte = 0): this {
+    this.u32(b.length);
+    this.parts.push(...b);
+    for (let i = b.length; i % 4 !== 0; i++) this.parts.push(padByte);
+    return this;
+  }
+  raw(b: number[]): this {
+    this.parts.push(...b);
+    return this;
+  }
+  bytes(): Uint8Array {
+    return Uint8Array.from(this.parts);
+  }
+}
+
+/** An RPC call header (AUTH_NONE) for NFSv3 `proc`; the arguments follow. */
+function callHeader(proc: number, xid: number): Words {
+  return new Words().u32(xid).u32(0).u32(2).u32(NFS).u32(3).u32(proc).u32(0).u32(0).u32(0).u32(0);
+}
+
+function handle(n: number, seed: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => (seed * 31 + i * 7) & 0xff);
+}
+
+interface Case {
+  readonly proc: number;
+  readonly record: Uint8Array;
+}
+
+/** Calls with handles of every length (up to past the limit), offsets on both sides of 2^53, every stable_how and beyond. */
+function wellFormed(): Case[] {
+  const out: Case[] = [];
+  const offsets = [0n, 1n, 4096n, 0x1f_ffff_ffff_ffffn, 0x20_0000_0000_0000n, 0xffff_ffff_ffff_ffffn];
+  let xid = 1;
+  // 65 and 100: longer than NFS3_FHSIZE, which the decoder refuses.
+  for (const fhLength of [0, 1, 3, 4, 28, 32, 63, 64, 65, 100]) {
+    const fh = handle(fhLength, fhLength);
+    out.push({ proc: 1, record: callHeader(1, xid++).opaque(fh).bytes() });
+    out.push({ proc: 4, record: callHeader(4, xid++).opaque(fh).u32(0x1f).bytes() });
+    for (const offset of offsets) {
+      for (const count of [0, 1, 8192, 0xffff_ffff]) {
+        out.push({ proc: 6, record: callHeader(6, xid++).opaque(fh).u64(offset).u32(count).bytes() });
+        out.push({ proc: 21, record: callHeader(21, xid++).opaque(fh).u64(offset).u32(count).bytes() });
+      }
+      for (const stable of [0, 1, 2, 3, 0x7fff_ffff, 0xffff_ffff]) {
+        for (const dataLength of [0, 1, 5, 16]) {
+          out.push({
+            proc: 7,
+            record: callHeader(7, xid++).opaque(fh).u64(offset).u32(dataLength).u32(stable).opaque(handle(dataLength, 9)).bytes(),
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Every way of spoiling a call: cut at each length, bytes appended, lengths and padding changed. */
+function spoiled(c: Case): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let n = 40; n < c.record.length; n++) out.push(c.record.subarray(0, n));
+  out.push(Uint8Array.from([...c.record, 0, 0, 0, 0]), Uint8Array.from([...c.record, 1]));
+  // The handle's length word (right after the 40-byte header): too long, and beyond the record.
+  for (const fhLength of [65, 0x7fff_ffff, 0xffff_fffc]) {
+    const b = Uint8Array.from(c.record);
+    new DataView(b.buffer).setUint32(40, fhLength);
+    out.push(b);
+  }
+  // Non-zero padding and flipped words in the arguments.
+  for (let at = 44; at < c.record.length; at += 4) {
+    const b = Uint8Array.from(c.record);
+    b[at] = b[at]! ^ 0x80;
+    out.push(b);
+  }
+  return out;
+}
+
+function headerOf(record: Uint8Array): RpcCall {
+  const h = decodeRpcHeader(record);
+  if (!("header" in h) || h.header?.kind !== "call") throw new Error("test call header did not decode");
+  return h.header;
+}
+
+describe("readNfs3CallFacts", () => {
+  it("knows exactly GETATTR, ACCESS, READ, WRITE and COMMIT", () => {
+    const known = Array.from({ length: 30 }, (_, p) => p).filter(isNfs3FactsProcedure);
+    expect(known).toEqual([1, 4, 6, 7, 21]);
+  });
+
+  const limitsCases: readonly [string, Limits][] = [
+    ["default limits", DEFAULT_LIMITS],
+    ["maxXdrOpaqueBytes 8", { ...DEFAULT_LIMITS, maxXdrOpaqueBytes: 8 }],
+    ["maxXdrFieldsPerBody 6", { ...DEFAULT_LIMITS, maxXdrFieldsPerBody: 6 }],
+    ["maxXdrFieldsPerBody 7", { ...DEFAULT_LIMITS, maxXdrFieldsPerBody: 7 }],
+    ["maxXdrDepth 1", { ...DEFAULT_LIMITS, maxXdrDepth: 1 }],
+    ["maxXdrDepth 2", { ...DEFAULT_LIMITS, maxXdrDepth: 2 }],
+  ];
+  for (const [label, limits] of limitsCases) {
+    it(`gives facts exactly when decoding is clean, and the same info text (${label})`, async () => {
+      const registry = await builtinRegistry();
+      let withFacts = 0;
+      let without = 0;
+      for (const c of wellFormed()) {
+        for (const record of [c.record, ...spoiled(c)]) {
+          let call: RpcCall;
+          try {
+            call = headerOf(record);
+          } catch {
+            continue; // the cut reached into the header
+          }
+          const decoded = registry.decodeCall(call, record, limits);
+          const facts = readNfs3CallFacts(record, call.bodyOffset, c.proc, limits);
+          const clean = decoded.issues.length === 0;
+          if (facts === null) {
+            // The decoder finds something; or, at a limit that lets it pass, facts stay on the safe side.
+            if (clean) expect.soft(limits === DEFAULT_LIMITS, `no facts for a clean ${c.proc} call at default limits`).toBe(false);
+            without++;
+            continue;
+          }
+          expect(clean, `facts for a call the decoder finds wrong: ${decoded.issues.map((i) => i.detail).join("; ")}`).toBe(true);
+          withFacts++;
+          // The same text from both, and the same facts kept for the reply (seen in its text).
+          const fromTree = new NfsContext();
+          const fromFacts = new NfsContext();
+          const pairTree = {};
+          const pairFacts = {};
+          const treeText = fromTree.process({ kind: "call", prog: NFS, vers: 3, proc: c.proc, args: decoded.args, res: null, pairing: pairTree });
+          const factsText = fromFacts.processNfs3CallFacts(c.proc, facts, pairFacts);
+          expect(factsText).toBe(treeText);
+          const reply = { kind: "reply" as const, prog: NFS, vers: 3, proc: c.proc, args: null, res: null, bodyStatus: "NFS3ERR_IO" };
+          expect(fromFacts.process({ ...reply, pairing: pairFacts })).toBe(fromTree.process({ ...reply, pairing: pairTree }));
+        }
+      }
+      // Below the fields and depth WRITE3args needs, no facts at all (the decoder may still pass a GETATTR).
+      if (limits.maxXdrFieldsPerBody >= 7 && limits.maxXdrDepth >= 2) expect(withFacts).toBeGreaterThan(1000);
+      else expect(withFacts).toBe(0);
+      expect(without).toBeGreaterThan(1000);
+    });
+  }
+
+  it("gives no facts for the other procedures", () => {
+    const record = callHeader(3, 1).opaque(handle(32, 1)).opaque(Uint8Array.from([0x61])).bytes();
+    expect(readNfs3CallFacts(record, 40, 3, DEFAULT_LIMITS)).toBeNull();
+  });
+
+  it("names a handle known from a LOOKUP reply alike on both paths", async () => {
+    const registry = await builtinRegistry();
+    const dir = handle(32, 1);
+    const file = handle(32, 2);
+    const record = callHeader(6, 7).opaque(file).u64(8192n).u32(4096).bytes();
+    const call = headerOf(record);
+    // MNT teaches the export's root handle, LOOKUP the file's place below it.
+    const mntCall = new Words().u32(1).u32(0).u32(2).u32(100005).u32(3).u32(1).u32(0).u32(0).u32(0).u32(0)
+      .opaque(new TextEncoder().encode("/export")).bytes();
+    const mntReply = replyHeader(1).u32(0).opaque(dir).u32(1).u32(1).bytes();
+    const lookupCall = callHeader(3, 2).opaque(dir).opaque(new TextEncoder().encode("a.txt")).bytes();
+    const lookupReply = replyHeader(2).u32(0).opaque(file).u32(0).u32(0).bytes();
+    const texts = [false, true].map((useFacts) => {
+      const ctx = new NfsContext();
+      for (const [c, r] of [[mntCall, mntReply], [lookupCall, lookupReply]] as const) {
+        const ch = headerOf(c);
+        const pairing = {};
+        ctx.process({ kind: "call", prog: ch.prog, vers: ch.vers, proc: ch.proc, args: registry.decodeCall(ch, c, DEFAULT_LIMITS).args, res: null, pairing });
+        const rh = decodeRpcHeader(r);
+        if (!("header" in rh) || rh.header?.kind !== "reply") throw new Error("test reply header did not decode");
+        const res = registry.decodeReply(ch, rh.header, r, DEFAULT_LIMITS);
+        expect(res.issues).toEqual([]);
+        ctx.process({ kind: "reply", prog: ch.prog, vers: ch.vers, proc: ch.proc, args: null, res: res.res, pairing });
+      }
+      if (!useFacts) {
+        return ctx.process({ kind: "call", prog: NFS, vers: 3, proc: 6, args: registry.decodeCall(call, record, DEFAULT_LIMITS).args, res: null, pairing: {} });
+      }
+      const facts = readNfs3CallFacts(record, call.bodyOffset, 6, DEFAULT_LIMITS);
+      expect(facts).not.toBeNull();
+      return ctx.processNfs3CallFacts(6, facts!, {});
+    });
+    expect(texts[0]).toBe("READ /export/a.txt 4096@8192");
+    expect(texts[1]).toBe(texts[0]);
+  });
+});
+
+describe("nfs3FactsCall", () => {
+  it("reads facts only where the built-in nfs3.x decodes: not for a user's NFSv3 specification", async () => {
+    const builtin = await builtinRegistry();
+    const getattr = headerOf(callHeader(1, 1).opaque(handle(32, 1)).bytes());
+    const lookup = headerOf(callHeader(3, 2).opaque(handle(32, 1)).opaque(Uint8Array.from([0x61])).bytes());
+    expect(nfs3FactsCall(getattr, builtin)).toBe(true);
+    expect(nfs3FactsCall(lookup, builtin)).toBe(false);
+    const user = await loadRegistry({
+      userSpecs: [fileURLToPath(new URL("../../dissect/specs/nfs3.x", import.meta.url))], defines: new Map(),
+    });
+    expect(nfs3FactsCall(getattr, user)).toBe(false);
+  });
+});
+
+describe("info texts from facts on the sample captures", () => {
+  // Every sample (NFSv3 from a real client among them): one context fed the facts of the
+  // calls that have them, one fed every call decoded; every message's text must agree.
+  for (const file of sampleCaptures()) {
+    it(file.replace(/.*samples\//, ""), async () => {
+      const registry = await builtinRegistry();
+      const byFacts = new MessageInfoContext();
+      const byTree = new MessageInfoContext();
+      let fromFacts = 0;
+      await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, decodeBodies: true }, {
+        message(m, record, truncatedAt) {
+          const h = m.msg.header;
+          if (!h) return;
+          const tree = byTree.info(m);
+          if (h.kind === "call" && nfs3FactsCall(h, registry)) {
+            const undecoded = { ...m, args: null, bodyIssues: [] };
+            const out = byFacts.infoFromBytes(undecoded, h, record, truncatedAt, registry, DEFAULT_LIMITS);
+            if (out.m === undecoded) fromFacts++;
+            else expect(out.m.bodyIssues).toEqual(m.bodyIssues);
+            expect(out.info).toBe(tree);
+          } else {
+            expect(byFacts.info(m)).toBe(tree);
+          }
+        },
+      });
+      if (file.endsWith("nfs/nfsv3.pcap")) expect(fromFacts).toBeGreaterThan(10);
+    });
+  }
+});
+
+/** An accepted, successful reply header (AUTH_NONE verifier); the results follow. */
+function replyHeader(xid: number): Words {
+  return new Words().u32(xid).u32(1).u32(0).u32(0).u32(0).u32(0);
+}
