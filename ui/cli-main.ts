@@ -115,10 +115,11 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // from their bytes (see writeXdrJson), not decoded into a tree first.
   const directJson = fastJson && opts.verbose;
   const statusReader = infoCtx && (!decodeBodies || directJson) && registry ? new BodyStatusReader(registry) : null;
-  // The plain text summary reads what the info text needs of the most common NFSv3
-  // calls (a handle, an offset, a count) from their bytes, without decoding them; a
-  // call that is anything but clean is decoded after all, with what is wrong with it.
-  const factsRegistry = infoCtx && !opts.json && !decodeBodies && !filter ? registry : null;
+  // The text summary and `--json -V` read what the info text needs of the most common
+  // NFSv3 calls (a handle, an offset, a count) from their bytes, without decoding them
+  // (`--json -V` writes their arguments as JSON straight from the bytes too); a call
+  // that is anything but clean is decoded after all, with what is wrong with it.
+  const factsRegistry = infoCtx && !filter && ((!opts.json && !decodeBodies) || directJson) ? registry : null;
   const readsFacts = (call: RpcCall): boolean => factsRegistry !== null && nfs3FactsCall(call, factsRegistry);
 
   /** The body status of a reply whose results were not decoded for the info text; undefined otherwise. */
@@ -163,7 +164,9 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const writeBodies = (m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null): AnalyzedMessage => {
     const h = m.msg.header;
     const call = h?.kind === "call" ? h : m.msg.exchange?.call?.header;
-    if (!directJson || !registry || !h || call?.kind !== "call" || infoNeedsBody(call, h.kind)) {
+    // Bodies decoded for the info text are written from their trees; calls read as facts (args null) from their bytes.
+    const fromBytes = h?.kind === "call" && m.args === null && readsFacts(h);
+    if (!directJson || !registry || !h || call?.kind !== "call" || (infoNeedsBody(call, h.kind) && !fromBytes)) {
       writeTree(',"args":', m.args);
       writeTree(',"res":', m.res);
       return m;
@@ -225,7 +228,7 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     {
       limits: opts.limits, registry, decodeBodies,
       ...(infoCtx ? { decodeSome: (call: RpcCall, kind: "call" | "reply") => infoNeedsBody(call, kind) && !(kind === "call" && readsFacts(call)) } : {}),
-      ...(directJson ? { callerDecodes: (call: RpcCall, kind: "call" | "reply") => !infoNeedsBody(call, kind) } : {}),
+      ...(directJson ? { callerDecodes: (call: RpcCall, kind: "call" | "reply") => !infoNeedsBody(call, kind) || (kind === "call" && readsFacts(call)) } : {}),
       // The JSON line needs the header only: the rest of a long record is not copied.
       ...(fastJson && !opts.verbose ? { recordPrefix: MAX_RPC_HEADER_BYTES } : {}),
     },

@@ -29,6 +29,8 @@ const EXCHANGES: [number, number[], number[]][] = [
   [3, [...fh(7), 8, 0x66696c65, 0x2e747874], words(2, NO_ATTR)], // LOOKUP "file.txt" → NFS3ERR_NOENT
   [3, [...fh(7), 1, 0x61000000], words(0, ...fh(8), NO_ATTR, NO_ATTR)], // LOOKUP "a" → handle 8
   [1, fh(8), words(13)], // GETATTR of the handle just learned → NFS3ERR_ACCES
+  [7, [...fh(9), 0, 0, 0, 2, 0, 0xdead], words(28, NO_ATTR, NO_ATTR)], // WRITE with a word after its arguments (trailing bytes)
+  [6, [...fh(10), 0, 0], words(5, NO_ATTR)], // READ cut inside its count
 ];
 
 function bytesOf(ws: readonly number[]): Uint8Array {
@@ -83,5 +85,21 @@ describe("summary's info text without decoding READ/GETATTR… replies", () => {
     // The GETATTR after the LOOKUP names the file the LOOKUP reply taught.
     expect(lines.filter((l) => / Reply .*GETATTR fh 0x[0-9a-f]{8}\/a NFS3ERR_ACCES$/.test(l)).length).toBe(1);
     expect(text).toContain('"file.txt" NFS3ERR_NOENT');
+    // Calls the info text reads as facts, and those that are not clean (decoded after all, with their issue).
+    expect(text).toContain("WRITE fh 0x");
+    expect(lines.filter((l) => / Call .*READ fh 0x[0-9a-f]{8} 512@4096$/.test(l)).length).toBe(1);
+  });
+
+  it("summary --json -V: arguments from the bytes, info from facts, as with every body decoded", () => {
+    // A filter makes every body decode into a tree first; this one lets every message through.
+    const direct = runCli(["summary", "--json", "-V", capture]);
+    const decoded = runCli(["summary", "--json", "-V", "-Y", "frame > 0", capture]);
+    expect(direct.status).toBe(0);
+    expect(decoded.status).toBe(0);
+    const lines = direct.stdout.toString("utf8").trim().split("\n");
+    expect(lines).toEqual(decoded.stdout.toString("utf8").trim().split("\n"));
+    const objects = lines.map((l) => JSON.parse(l) as { info?: string; args?: unknown; issues?: { code: string }[] });
+    expect(objects.filter((o) => o.info?.startsWith("WRITE fh 0x") && o.args !== undefined).length).toBeGreaterThan(0);
+    expect(objects.some((o) => o.issues?.some((i) => i.code === "trailing-bytes"))).toBe(true);
   });
 });
