@@ -980,7 +980,7 @@ export class NfsContext {
     if (bytes.length === 0) return "fh (empty)";
     const hash = fhHash(bytes);
     const e = bytes.length > MAX_HANDLE_BYTES ? null : this.find(bytes, hash);
-    return (e ? this.pathOfEntry(e) : null) ?? `fh ${formatFhHash(hash)}`;
+    return e ? this.pathOfEntry(e) ?? labelOf(e) : `fh ${formatFhHash(hash)}`;
   }
 
   private entryText(e: HandleEntry): string {

@@ -5,6 +5,9 @@
  * wrong, and then the info text made from the facts equals the one made from the
  * decoded arguments, with the same facts left for the reply.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, type Limits } from "../../capture/limits.js";
@@ -12,7 +15,13 @@ import { NfsContext } from "../../dissect/nfs-context.js";
 import { isNfs3FactsProcedure, readNfs3CallFacts } from "../../dissect/nfs3-call-facts.js";
 import { decodeRpcHeader } from "../../dissect/rpc-header.js";
 import type { RpcCall } from "../../dissect/rpc-types.js";
+import { MemorySink, PcapWriter } from "../../capture/capture-writer.js";
+import { buildEthernetIpv4Udp } from "../../capture/packet-builder.js";
 import { analyzeCapture } from "../../ui/analyze.js";
+import { CaptureIndex } from "../../ui/capture-index.js";
+import { namesFor } from "../../ui/names.js";
+import type { ExchangeRow } from "../../ui/tui/data-source.js";
+import { runCli } from "../hostile/cli-run.js";
 import { MessageInfoContext, nfs3FactsCall } from "../../ui/message-info.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { sampleCaptures } from "../sample-files.js";
@@ -61,7 +70,8 @@ interface Case {
 /** Calls with handles of every length (up to past the limit), offsets on both sides of 2^53, every stable_how and beyond. */
 function wellFormed(): Case[] {
   const out: Case[] = [];
-  const offsets = [0n, 1n, 4096n, 0x1f_ffff_ffff_ffffn, 0x20_0000_0000_0000n, 0xffff_ffff_ffff_ffffn];
+  // Around 2^53: above it a Number would round (2^53 + 1, and one with low bits set high up).
+  const offsets = [0n, 1n, 4096n, 0x1f_ffff_ffff_ffffn, 0x20_0000_0000_0000n, 0x20_0000_0000_0001n, 0x7f_ffff_ffff_fff3n, 0xffff_ffff_ffff_ffffn];
   let xid = 1;
   // 65 and 100: longer than NFS3_FHSIZE, which the decoder refuses.
   for (const fhLength of [0, 1, 3, 4, 28, 32, 63, 64, 65, 100]) {
@@ -224,6 +234,59 @@ describe("nfs3FactsCall", () => {
   });
 });
 
+describe("facts in the TUI and with a user's specification", () => {
+  const nfs3Spec = fileURLToPath(new URL("../../dissect/specs/nfs3.x", import.meta.url));
+
+  async function tuiRows(file: string, specs: string[]): Promise<ExchangeRow[]> {
+    const registry = await loadRegistry({ userSpecs: specs, defines: new Map() });
+    const index = new CaptureIndex({ title: file, live: false, registry, names: namesFor(registry), limits: DEFAULT_LIMITS });
+    await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, ...index.decodeOptions() }, index.handlers());
+    index.finished();
+    const rows = Array.from({ length: index.rowCount() }, (_, i) => index.row(i));
+    index.close();
+    return rows;
+  }
+
+  it("TUI rows: the same with facts (built-in nfs3.x) as with every call decoded (the same file as a user's spec)", async () => {
+    const file = fileURLToPath(new URL("../../samples/nfs/nfsv3.pcap", import.meta.url));
+    const withFacts = await tuiRows(file, []);
+    const decoded = await tuiRows(file, [nfs3Spec]);
+    expect(withFacts).toEqual(decoded);
+    // READ, WRITE and GETATTR rows of a real client name their files, with the range.
+    expect(withFacts.filter((r) => /^READ \/\S+ \S+@\d+$/.test(r.info)).length).toBeGreaterThan(0);
+    expect(withFacts.filter((r) => /^WRITE \/\S+ \S+@\d+ [A-Z_]+$/.test(r.info)).length).toBeGreaterThan(0);
+    expect(withFacts.filter((r) => /^GETATTR \/\S*/.test(r.info)).length).toBeGreaterThan(0);
+  });
+
+  it("a user's nfs3.x with another READ3args layout is decoded by it, not read as built-in facts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rpcscope-facts-"));
+    try {
+      // count before offset: read as built-in facts, these bytes would say "READ … 2@17592186048512".
+      const spec = readFileSync(nfs3Spec, "utf8").replace(
+        /struct READ3args \{[^}]*\}/, "struct READ3args {\n    nfs_fh3 file;\n    count3  count;\n    offset3 offset;\n}",
+      );
+      expect(spec).toContain("count3  count;\n    offset3 offset;");
+      const specPath = join(dir, "nfs3-swapped.x");
+      writeFileSync(specPath, spec);
+      const sink = new MemorySink();
+      const w = new PcapWriter(sink, { linkType: 1 });
+      const call = callHeader(6, 0x42).opaque(handle(32, 3)).u32(4096).u64(8192n).bytes();
+      w.writeFrame({
+        tsSec: 1_700_000_000, tsNsec: 0,
+        bytes: buildEthernetIpv4Udp({ src: "127.0.0.1", dst: "127.0.0.2", sport: 800, dport: 2049, payload: call }),
+      });
+      w.flush();
+      const capture = join(dir, "read.pcap");
+      writeFileSync(capture, sink.bytes());
+      const r = runCli(["summary", "--spec", specPath, capture]);
+      expect(r.status).toBe(0);
+      expect(r.stdout.toString("utf8")).toMatch(/ READ fh 0x[0-9a-f]{8} 4096@8192\n/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("info texts from facts on the sample captures", () => {
   // Every sample (NFSv3 from a real client among them): one context fed the facts of the
   // calls that have them, one fed every call decoded; every message's text must agree.
@@ -241,8 +304,12 @@ describe("info texts from facts on the sample captures", () => {
           if (h.kind === "call" && nfs3FactsCall(h, registry)) {
             const undecoded = { ...m, args: null, bodyIssues: [] };
             const out = byFacts.infoFromBytes(undecoded, h, record, truncatedAt, registry, DEFAULT_LIMITS);
-            if (out.m === undecoded) fromFacts++;
-            else expect(out.m.bodyIssues).toEqual(m.bodyIssues);
+            if (out.m === undecoded) {
+              fromFacts++;
+            } else {
+              expect(out.m.bodyIssues).toEqual(m.bodyIssues);
+              expect(out.m.args).toEqual(m.args);
+            }
             expect(out.info).toBe(tree);
           } else {
             expect(byFacts.info(m)).toBe(tree);
