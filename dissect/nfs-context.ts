@@ -24,7 +24,7 @@
  *
  * Pure: no I/O, no `node:` modules.
  */
-import type { Nfs3CallFacts } from "./nfs3-call-facts.js";
+import type { Nfs3CallFacts, Nfs3LookupCallFacts, Nfs3LookupReplyFacts } from "./nfs3-call-facts.js";
 import type { DecodedField } from "./xdr-types.js";
 import { utf8Text } from "./xdr/decoder.js";
 
@@ -532,6 +532,24 @@ export class NfsContext {
     const call = pendingCall(NFS_PROGRAM, 3, proc, text);
     if (pairing) this.remember(pairing, call);
     return call.text;
+  }
+
+  /** A LOOKUP call given by its facts: as process() with its arguments decoded. */
+  processNfs3LookupCall(facts: Nfs3LookupCallFacts, pairing: object | null): string {
+    const dir = this.entryFor(facts.dir);
+    const call = pendingCall(NFS_PROGRAM, 3, P3.LOOKUP, `LOOKUP ${this.dirName(dir, facts.name)}`, dir, facts.name);
+    if (pairing) this.remember(pairing, call);
+    return call.text;
+  }
+
+  /** A successful LOOKUP reply given by its facts: as process() with its results decoded. */
+  processNfs3LookupReply(facts: Nfs3LookupReplyFacts, pairing: object | null): string {
+    const call = pairing ? this.pending.get(pairing) ?? null : null;
+    if (pairing && call) this.pending.delete(pairing);
+    const callText = call ? call.text : NFS3_PROCS[P3.LOOKUP]!;
+    if (facts.status.value !== 0) return joinText(callText, statusText(facts.status));
+    if (call) this.bindChild(this.entryFor(facts.object), call.dir, call.name);
+    return callText;
   }
 
   private dirName(dir: HandleEntry | null, name: string | null): string {

@@ -10,10 +10,17 @@
  * and the limits' bounds, and nothing follows the arguments. Anything else gives
  * null, and the caller decodes the usual way, which finds and locates what is wrong.
  * A test holds this to the decoder on every sample and on mutated calls.
+ *
+ * LOOKUP (§3.3.3) calls and replies, whose info text and learning need a name and
+ * handles, are checked with validateXdr (the decoder's checks without the tree) and
+ * then read at their places in the built-in layout.
  */
 import type { Limits } from "../capture/limits.js";
+import type { XdrType } from "./xdr-types.js";
+import { derefType, utf8Text, validateXdr } from "./xdr/decoder.js";
 
 export const NFS3_PROC_GETATTR = 1;
+export const NFS3_PROC_LOOKUP = 3;
 export const NFS3_PROC_ACCESS = 4;
 export const NFS3_PROC_READ = 6;
 export const NFS3_PROC_WRITE = 7;
@@ -103,4 +110,59 @@ export function readNfs3CallFacts(record: Uint8Array, start: number, proc: numbe
   // The decoder reads an enum as a signed int.
   const signed = stableValue | 0;
   return { handle, offset, count, stable: { value: signed, name: STABLE_HOW[signed] ?? null } };
+}
+
+/** A LOOKUP call's diropargs3 (RFC 1813 §3.3.3): the directory's handle and the name. */
+export interface Nfs3LookupCallFacts {
+  readonly dir: Uint8Array;
+  /** The name as the decoder gives a string's text (UTF-8, invalid sequences replaced). */
+  readonly name: string;
+}
+
+/** A successful LOOKUP reply's status and, for NFS3_OK, the handle found. */
+export interface Nfs3LookupReplyFacts {
+  /** nfsstat3's value and name (null for a value the type does not name). */
+  readonly status: { readonly value: number; readonly name: string | null };
+  /** The object's handle when the status is NFS3_OK; else null. */
+  readonly object: Uint8Array | null;
+}
+
+/** Whether `type` checks out as the whole body from `start` to the end of `record`, as decoding it would find. */
+function cleanBody(type: XdrType, record: Uint8Array, start: number, limits: Limits): boolean {
+  const v = validateXdr(type, record, start, record.length, limits);
+  return v.ok && v.end === record.length;
+}
+
+/**
+ * A LOOKUP call's facts, when its arguments (of `argsType`, the built-in LOOKUP3args)
+ * decode cleanly: validateXdr makes the decoder's checks without building the tree,
+ * and nothing may follow. LOOKUP3args has no bool of its own, whose odd values the
+ * decoder would note without failing.
+ */
+export function readNfs3LookupCall(record: Uint8Array, start: number, argsType: XdrType, limits: Limits): Nfs3LookupCallFacts | null {
+  if (!cleanBody(argsType, record, start, limits)) return null;
+  const dirLength = u32(record, start);
+  const nameAt = start + 4 + padded(dirLength);
+  const nameLength = u32(record, nameAt);
+  return {
+    dir: record.subarray(start + 4, start + 4 + dirLength),
+    name: utf8Text(record.subarray(nameAt + 4, nameAt + 4 + nameLength)),
+  };
+}
+
+/**
+ * A successful LOOKUP reply's facts, when its results (of `resultType`, the built-in
+ * LOOKUP3res) decode cleanly. Its only bools are post_op_attr's discriminants, where
+ * a value other than 0 or 1 has no arm and fails validation as it fails decoding.
+ */
+export function readNfs3LookupReply(record: Uint8Array, start: number, resultType: XdrType, limits: Limits): Nfs3LookupReplyFacts | null {
+  const union = derefType(resultType);
+  if (union.kind !== "union") return null;
+  const disc = derefType(union.disc.type);
+  if (disc.kind !== "enum" || !cleanBody(resultType, record, start, limits)) return null;
+  const value = u32(record, start) | 0;
+  const status = { value, name: disc.names.get(value) ?? null };
+  if (value !== 0) return { status, object: null };
+  const length = u32(record, start + 4);
+  return { status, object: record.subarray(start + 8, start + 8 + length) };
 }

@@ -26,7 +26,7 @@ import { bodyErrorName, type FilterSubject, type LibvirtFilterSubject, type Name
 import { StatsCollector, formatStatsText, RttDistribution } from "./stats.js";
 import { SpillFile } from "./spill-file.js";
 import { callTree, replyTree, type MessageContext } from "./detail-model.js";
-import { infoNeedsBody, MessageInfoContext, nfs3FactsCall, statusWordCall } from "./message-info.js";
+import { infoNeedsBody, MessageInfoContext, nfs3FactsCall, nfs3ReplyFactsCall, statusWordCall } from "./message-info.js";
 import { MessageStore, type MessageId, type StoredMessage } from "./message-store.js";
 import { RowStore, type RowEndpoints, type RowId } from "./row-store.js";
 
@@ -154,7 +154,9 @@ export class CaptureIndex implements TuiDataSource {
       decodeBodies: false,
       decodeLibvirtBodies: true,
       // The most common NFSv3 calls are read as facts for their info text (onMessage).
-      decodeSome: (call, kind) => kind === "call" ? !nfs3FactsCall(call, this.options.registry) : infoNeedsBody(call, kind),
+      decodeSome: (call, kind) => kind === "call"
+        ? !nfs3FactsCall(call, this.options.registry)
+        : infoNeedsBody(call, kind) && !nfs3ReplyFactsCall(call, this.options.registry),
     };
   }
 
@@ -288,14 +290,19 @@ export class CaptureIndex implements TuiDataSource {
     // Learned in frame order from every message, retransmissions and orphans included.
     // A reply not decoded while loading has its body status read from its status word.
     const call = h?.kind === "reply" ? msg.exchange?.call?.header : undefined;
-    const bodyStatus = h?.kind === "reply" && m.res === null && call?.kind === "call" ? this.statusReader.read(call, h, record) : undefined;
+    const { registry, limits } = this.options;
     let info = "";
-    if (h?.kind === "call" && m.args === null && nfs3FactsCall(h, this.options.registry)) {
-      // Left undecoded by decodeOptions(): read from its bytes (decoded after all when not clean).
-      ({ m, info } = this.infoCtx.infoFromBytes(m, h, record, truncatedAt, this.options.registry, this.options.limits));
-    } else if (h) {
-      info = this.infoCtx.info(m, statusWordCall(m) ? bodyStatus : undefined);
+    // Left undecoded by decodeOptions(): read from its bytes (decoded after all when not clean).
+    let fromBytes = false;
+    if (h?.kind === "call" && m.args === null && nfs3FactsCall(h, registry)) {
+      ({ m, info } = this.infoCtx.infoFromBytes(m, h, record, truncatedAt, registry, limits));
+      fromBytes = true;
+    } else if (h?.kind === "reply" && m.res === null && call?.kind === "call" && nfs3ReplyFactsCall(call, registry)) {
+      ({ m, info } = this.infoCtx.replyInfoFromBytes(m, call, h, record, truncatedAt, registry, limits));
+      fromBytes = true;
     }
+    const bodyStatus = h?.kind === "reply" && m.res === null && call?.kind === "call" ? this.statusReader.read(call, h, record) : undefined;
+    if (h && !fromBytes) info = this.infoCtx.info(m, statusWordCall(m) ? bodyStatus : undefined);
     if (!h) {
       const row = this.newRow("malformed", m, true, "malformed", true, msg.issues.map((i) => i.detail).join("; "));
       rows.setCall(row, this.store(m, record));

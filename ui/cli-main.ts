@@ -21,7 +21,7 @@ import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
 import { writeTreeLines } from "./tree-text.js";
 import { writeXdrJson } from "./xdr-json.js";
-import { infoNeedsBody, MessageInfoContext, nfs3FactsCall, statusWordCall } from "./message-info.js";
+import { infoNeedsBody, MessageInfoContext, nfs3FactsCall, nfs3ReplyFactsCall, statusWordCall } from "./message-info.js";
 import { MAX_RPC_HEADER_BYTES } from "../dissect/rpc-header.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
 import {
@@ -121,6 +121,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   // that is anything but clean is decoded after all, with what is wrong with it.
   const factsRegistry = infoCtx && !filter && ((!opts.json && !decodeBodies) || directJson) ? registry : null;
   const readsFacts = (call: RpcCall): boolean => factsRegistry !== null && nfs3FactsCall(call, factsRegistry);
+  const readsReplyFacts = (call: RpcCall): boolean => factsRegistry !== null && nfs3ReplyFactsCall(call, factsRegistry);
+  const readsAsFacts = (call: RpcCall, kind: "call" | "reply"): boolean => kind === "call" ? readsFacts(call) : readsReplyFacts(call);
 
   /** The body status of a reply whose results were not decoded for the info text; undefined otherwise. */
   const undecodedReplyStatus = (m: AnalyzedMessage, record: Uint8Array): string | null | undefined => {
@@ -164,8 +166,9 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const writeBodies = (m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null): AnalyzedMessage => {
     const h = m.msg.header;
     const call = h?.kind === "call" ? h : m.msg.exchange?.call?.header;
-    // Bodies decoded for the info text are written from their trees; calls read as facts (args null) from their bytes.
-    const fromBytes = h?.kind === "call" && m.args === null && readsFacts(h);
+    // Bodies decoded for the info text are written from their trees; those read as facts (left null) from their bytes.
+    const fromBytes = (h?.kind === "call" && m.args === null && readsFacts(h)) ||
+      (h?.kind === "reply" && m.res === null && call?.kind === "call" && readsReplyFacts(call));
     if (!directJson || !registry || !h || call?.kind !== "call" || (infoNeedsBody(call, h.kind) && !fromBytes)) {
       writeTree(',"args":', m.args);
       writeTree(',"res":', m.res);
@@ -227,8 +230,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     sourceFor(file),
     {
       limits: opts.limits, registry, decodeBodies,
-      ...(infoCtx ? { decodeSome: (call: RpcCall, kind: "call" | "reply") => infoNeedsBody(call, kind) && !(kind === "call" && readsFacts(call)) } : {}),
-      ...(directJson ? { callerDecodes: (call: RpcCall, kind: "call" | "reply") => !infoNeedsBody(call, kind) || (kind === "call" && readsFacts(call)) } : {}),
+      ...(infoCtx ? { decodeSome: (call: RpcCall, kind: "call" | "reply") => infoNeedsBody(call, kind) && !readsAsFacts(call, kind) } : {}),
+      ...(directJson ? { callerDecodes: (call: RpcCall, kind: "call" | "reply") => !infoNeedsBody(call, kind) || readsAsFacts(call, kind) } : {}),
       // The JSON line needs the header only: the rest of a long record is not copied.
       ...(fastJson && !opts.verbose ? { recordPrefix: MAX_RPC_HEADER_BYTES } : {}),
     },
@@ -241,8 +244,11 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
         }
         const h = m.msg.header;
         let info = "";
+        const callOfReply = h?.kind === "reply" ? m.msg.exchange?.call?.header : undefined;
         if (h?.kind === "call" && m.args === null && readsFacts(h)) {
           ({ m, info } = infoCtx!.infoFromBytes(m, h, record, truncatedAt, factsRegistry!, opts.limits));
+        } else if (h?.kind === "reply" && m.res === null && callOfReply?.kind === "call" && readsReplyFacts(callOfReply)) {
+          ({ m, info } = infoCtx!.replyInfoFromBytes(m, callOfReply, h, record, truncatedAt, factsRegistry!, opts.limits));
         } else if (infoCtx && h) info = infoCtx.info(m, undecodedReplyStatus(m, record));
         if (fastJson && ordered) {
           const item = bodiesJson(m, record, truncatedAt, info);

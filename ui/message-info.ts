@@ -10,10 +10,12 @@
  * ("SEQUENCE PUTFH READ"), or the name a call is about (a LOOKUP's file name).
  */
 import type { DecodedField } from "../dissect/xdr-types.js";
-import type { RpcCall } from "../dissect/rpc-types.js";
+import type { RpcCall, RpcReply } from "../dissect/rpc-types.js";
 import type { Limits } from "../capture/limits.js";
 import { isNfsContextProgram, NFS_PROGRAM, NfsContext, nfsReplyBodyNeeded, type NfsContextOptions } from "../dissect/nfs-context.js";
-import { isNfs3FactsProcedure, readNfs3CallFacts } from "../dissect/nfs3-call-facts.js";
+import {
+  isNfs3FactsProcedure, NFS3_PROC_LOOKUP, readNfs3CallFacts, readNfs3LookupCall, readNfs3LookupReply,
+} from "../dissect/nfs3-call-facts.js";
 import type { ProgramRegistry } from "../dissect/registry.js";
 import type { AnalyzedMessage } from "./analyze.js";
 
@@ -128,21 +130,57 @@ export class MessageInfoContext {
     m: AnalyzedMessage, call: RpcCall, record: Uint8Array, truncatedAt: number | null,
     registry: ProgramRegistry, limits: Limits,
   ): { readonly m: AnalyzedMessage; readonly info: string } {
-    const facts = truncatedAt === null ? readNfs3CallFacts(record, call.bodyOffset, call.proc, limits) : null;
-    if (facts) return { m, info: this.nfs.processNfs3CallFacts(call.proc, facts, m.msg.exchange) };
+    if (truncatedAt === null) {
+      if (call.proc === NFS3_PROC_LOOKUP) {
+        const type = registry.argumentsTypeOf(call);
+        const facts = type ? readNfs3LookupCall(record, call.bodyOffset, type, limits) : null;
+        if (facts) return { m, info: this.nfs.processNfs3LookupCall(facts, m.msg.exchange) };
+      } else {
+        const facts = readNfs3CallFacts(record, call.bodyOffset, call.proc, limits);
+        if (facts) return { m, info: this.nfs.processNfs3CallFacts(call.proc, facts, m.msg.exchange) };
+      }
+    }
     const d = registry.decodeCall(call, record, limits, truncatedAt ?? undefined);
     const decoded: AnalyzedMessage = { ...m, args: d.args, bodyIssues: d.issues };
     return { m: decoded, info: this.info(decoded) };
   }
+
+  /**
+   * The info text of a reply left undecoded because nfs3ReplyFactsCall said so (an
+   * NFSv3 LOOKUP's), read from its bytes: the same text, and the same learning, as
+   * `info` with its results decoded. A reply that is anything but clean is decoded
+   * after all and comes back as decoding gives it.
+   */
+  replyInfoFromBytes(
+    m: AnalyzedMessage, call: RpcCall, reply: RpcReply, record: Uint8Array, truncatedAt: number | null,
+    registry: ProgramRegistry, limits: Limits,
+  ): { readonly m: AnalyzedMessage; readonly info: string } {
+    // Only an accepted SUCCESS reply has results to decode (RFC 5531 §9).
+    if (reply.status === "SUCCESS" && truncatedAt === null) {
+      const type = registry.resultTypeOf(call);
+      const facts = type ? readNfs3LookupReply(record, reply.bodyOffset, type, limits) : null;
+      if (facts) return { m, info: this.nfs.processNfs3LookupReply(facts, m.msg.exchange) };
+    }
+    const d = registry.decodeReply(call, reply, record, limits, truncatedAt ?? undefined);
+    const decoded: AnalyzedMessage = { ...m, res: d.res, bodyIssues: d.issues };
+    return { m: decoded, info: this.info(decoded) };
+  }
+}
+
+/** Whether a reply to this call may be read as facts (readNfs3LookupReply): an NFSv3 LOOKUP of the built-in spec. */
+export function nfs3ReplyFactsCall(call: RpcCall, registry: ProgramRegistry): boolean {
+  return call.prog === NFS_PROGRAM && call.vers === 3 && call.proc === NFS3_PROC_LOOKUP &&
+    registry.lookup(call.prog, call.vers, call.proc)?.specSource === "builtin";
 }
 
 /**
- * Whether the arguments of this call may be read as facts (readNfs3CallFacts) for the
- * info text instead of being decoded: an NFSv3 GETATTR, ACCESS, READ, WRITE or COMMIT
- * whose specification is the built-in one (a user's `.x` for NFSv3 may say otherwise).
+ * Whether the arguments of this call may be read as facts (readNfs3CallFacts,
+ * readNfs3LookupCall) for the info text instead of being decoded: an NFSv3 GETATTR,
+ * LOOKUP, ACCESS, READ, WRITE or COMMIT whose specification is the built-in one (a
+ * user's `.x` for NFSv3 may say otherwise).
  */
 export function nfs3FactsCall(call: RpcCall, registry: ProgramRegistry): boolean {
-  return call.prog === NFS_PROGRAM && call.vers === 3 && isNfs3FactsProcedure(call.proc) &&
+  return call.prog === NFS_PROGRAM && call.vers === 3 && (isNfs3FactsProcedure(call.proc) || call.proc === NFS3_PROC_LOOKUP) &&
     registry.lookup(call.prog, call.vers, call.proc)?.specSource === "builtin";
 }
 

@@ -12,9 +12,11 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, type Limits } from "../../capture/limits.js";
 import { NfsContext } from "../../dissect/nfs-context.js";
-import { isNfs3FactsProcedure, readNfs3CallFacts } from "../../dissect/nfs3-call-facts.js";
+import { isNfs3FactsProcedure, readNfs3CallFacts, readNfs3LookupCall, readNfs3LookupReply } from "../../dissect/nfs3-call-facts.js";
+import type { ProgramRegistry } from "../../dissect/registry.js";
+import type { DecodedField } from "../../dissect/xdr-types.js";
 import { decodeRpcHeader } from "../../dissect/rpc-header.js";
-import type { RpcCall } from "../../dissect/rpc-types.js";
+import type { RpcCall, RpcReply } from "../../dissect/rpc-types.js";
 import { MemorySink, PcapWriter } from "../../capture/capture-writer.js";
 import { buildEthernetIpv4Udp } from "../../capture/packet-builder.js";
 import { analyzeCapture } from "../../ui/analyze.js";
@@ -22,7 +24,7 @@ import { CaptureIndex } from "../../ui/capture-index.js";
 import { namesFor } from "../../ui/names.js";
 import type { ExchangeRow } from "../../ui/tui/data-source.js";
 import { runCli } from "../hostile/cli-run.js";
-import { MessageInfoContext, nfs3FactsCall } from "../../ui/message-info.js";
+import { MessageInfoContext, nfs3FactsCall, nfs3ReplyFactsCall } from "../../ui/message-info.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { sampleCaptures } from "../sample-files.js";
 import { builtinRegistry } from "./helpers.js";
@@ -220,17 +222,169 @@ describe("readNfs3CallFacts", () => {
   });
 });
 
+describe("LOOKUP calls and replies as facts", () => {
+  const enc = new TextEncoder();
+  const names: Uint8Array[] = [
+    enc.encode("a.txt"), enc.encode(""), enc.encode("dir/with/slash"), enc.encode("日本語.txt"),
+    Uint8Array.from([0x66, 0xff, 0xfe, 0x67]), enc.encode("x".repeat(300)), enc.encode("."), enc.encode(".."),
+  ];
+  const fattr3 = (): Words => {
+    const w = new Words().u32(1).u32(0o644).u32(1).u32(1000).u32(1000).u64(4096n).u64(4096n).u32(0).u32(0).u64(7n).u64(42n);
+    return w.u32(1).u32(0).u32(2).u32(0).u32(3).u32(0);
+  };
+
+  function calls(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let xid = 1;
+    for (const dirLength of [0, 4, 28, 32, 64, 65]) {
+      for (const name of names) out.push(callHeader(3, xid++).opaque(handle(dirLength, 1)).opaque(name).bytes());
+    }
+    return out;
+  }
+
+  /** Reply records (accepted, SUCCESS) with LOOKUP3res bodies of every shape. */
+  function replies(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let xid = 1;
+    const postOp = (w: Words, present: number): Words => (present === 1 ? fattr3().raw.call(w.u32(1), [...fattr3().bytes()]) : w.u32(present));
+    for (const objLength of [0, 8, 32, 64, 65]) {
+      for (const a of [0, 1, 2]) {
+        for (const b of [0, 1]) {
+          out.push(postOp(postOp(replyHeader(xid++).u32(0).opaque(handle(objLength, 2)), a), b).bytes());
+        }
+      }
+    }
+    for (const status of [2, 13, 12345, -1]) {
+      for (const a of [0, 1, 2]) out.push(postOp(replyHeader(xid++).u32(status >>> 0), a).bytes());
+    }
+    return out;
+  }
+
+  function variants(record: Uint8Array): Uint8Array[] {
+    const out = [record, Uint8Array.from([...record, 0, 0, 0, 0])];
+    for (let n = 24; n < record.length; n += record.length > 200 ? 7 : 1) out.push(record.subarray(0, n));
+    for (let at = 24; at < record.length; at += 4) {
+      const b = Uint8Array.from(record);
+      b[at + 3] = b[at + 3]! ^ 0x02;
+      out.push(b);
+    }
+    return out;
+  }
+
+  it("calls: facts exactly when decoding is clean, then the same text and the same pending facts", async () => {
+    const registry = await builtinRegistry();
+    let withFacts = 0;
+    for (const base of calls()) {
+      for (const record of variants(base)) {
+        let call: RpcCall;
+        try {
+          call = headerOf(record);
+        } catch {
+          continue;
+        }
+        if (call.proc !== 3) continue;
+        const decoded = registry.decodeCall(call, record, DEFAULT_LIMITS);
+        const facts = readNfs3LookupCall(record, call.bodyOffset, registry.argumentsTypeOf(call)!, DEFAULT_LIMITS);
+        expect(facts !== null, `facts ${facts !== null}, issues ${decoded.issues.map((i) => i.detail).join("; ")}`).toBe(decoded.issues.length === 0);
+        if (!facts) continue;
+        withFacts++;
+        const byTree = new NfsContext();
+        const byFacts = new NfsContext();
+        const [pt, pf] = [{}, {}];
+        expect(byFacts.processNfs3LookupCall(facts, pf)).toBe(byTree.process({ kind: "call", prog: NFS, vers: 3, proc: 3, args: decoded.args, res: null, pairing: pt }));
+        // What the call left for its reply: a reply teaching a handle puts it at the same place.
+        const reply = replyHeader(1).u32(0).opaque(handle(32, 9)).u32(0).u32(0).bytes();
+        const res = registry.decodeReply(call, replyOf(reply), reply, DEFAULT_LIMITS).res;
+        expect(byFacts.process({ kind: "reply", prog: NFS, vers: 3, proc: 3, args: null, res, pairing: pf }))
+          .toBe(byTree.process({ kind: "reply", prog: NFS, vers: 3, proc: 3, args: null, res, pairing: pt }));
+        expect(byFacts.pathOf(handle(32, 9))).toBe(byTree.pathOf(handle(32, 9)));
+      }
+    }
+    expect(withFacts).toBeGreaterThan(40);
+  });
+
+  for (const [label, limits] of [["default limits", DEFAULT_LIMITS], ["maxXdrFieldsPerBody 20", { ...DEFAULT_LIMITS, maxXdrFieldsPerBody: 20 }], ["maxXdrDepth 3", { ...DEFAULT_LIMITS, maxXdrDepth: 3 }]] as const) {
+    it(`replies: facts exactly when decoding is clean, then the same text and the same learning (${label})`, async () => {
+      const registry = await builtinRegistry();
+      const dir = handle(32, 1);
+      const lookupCall = callHeader(3, 1).opaque(dir).opaque(enc.encode("file.txt")).bytes();
+      const call = headerOf(lookupCall);
+      const args = registry.decodeCall(call, lookupCall, DEFAULT_LIMITS).args;
+      let withFacts = 0;
+      let without = 0;
+      for (const base of replies()) {
+        for (const record of variants(base)) {
+          const outcome = decodeRpcHeader(record);
+          if (!("header" in outcome) || outcome.header?.kind !== "reply" || outcome.header.status !== "SUCCESS") continue;
+          const reply = outcome.header;
+          const decoded = registry.decodeReply(call, reply, record, limits);
+          const facts = readNfs3LookupReply(record, reply.bodyOffset, registry.resultTypeOf(call)!, limits);
+          expect(facts !== null, `facts ${facts !== null}, issues ${decoded.issues.map((i) => i.detail).join("; ")}`).toBe(decoded.issues.length === 0);
+          if (!facts) {
+            without++;
+            continue;
+          }
+          withFacts++;
+          const byTree = new NfsContext();
+          const byFacts = new NfsContext();
+          const [pt, pf] = [{}, {}];
+          // The directory placed first (as MNT would), so a learned file shows a path.
+          for (const ctx of [byTree, byFacts]) {
+            const pm = {};
+            ctx.process({ kind: "call", prog: 100005, vers: 3, proc: 1, args: mntArgs(registry), res: null, pairing: pm });
+            ctx.process({ kind: "reply", prog: 100005, vers: 3, proc: 1, args: null, res: mntRes(registry, dir), pairing: pm });
+          }
+          byTree.process({ kind: "call", prog: NFS, vers: 3, proc: 3, args, res: null, pairing: pt });
+          byFacts.process({ kind: "call", prog: NFS, vers: 3, proc: 3, args, res: null, pairing: pf });
+          expect(byFacts.processNfs3LookupReply(facts, pf))
+            .toBe(byTree.process({ kind: "reply", prog: NFS, vers: 3, proc: 3, args: null, res: decoded.res, pairing: pt }));
+          if (facts.object) expect(byFacts.pathOf(facts.object)).toBe(byTree.pathOf(facts.object));
+        }
+      }
+      expect(withFacts).toBeGreaterThan(10);
+      expect(without).toBeGreaterThan(100);
+    });
+  }
+});
+
+/** A reply's header from its record. */
+function replyOf(record: Uint8Array): RpcReply {
+  const h = decodeRpcHeader(record);
+  if (!("header" in h) || h.header?.kind !== "reply") throw new Error("test reply header did not decode");
+  return h.header;
+}
+
+/** MNT's argument and a mountres3 (RFC 1813 §5.2.1) for `fh`, decoded by the built-in mount3.x. */
+function mntArgs(registry: ProgramRegistry): DecodedField | null {
+  const record = new Words().u32(1).u32(0).u32(2).u32(100005).u32(3).u32(1).u32(0).u32(0).u32(0).u32(0)
+    .opaque(new TextEncoder().encode("/export")).bytes();
+  return registry.decodeCall(headerOf(record), record, DEFAULT_LIMITS).args;
+}
+
+function mntRes(registry: ProgramRegistry, fh: Uint8Array): DecodedField | null {
+  const callRecord = new Words().u32(1).u32(0).u32(2).u32(100005).u32(3).u32(1).u32(0).u32(0).u32(0).u32(0)
+    .opaque(new TextEncoder().encode("/export")).bytes();
+  const record = replyHeader(1).u32(0).opaque(fh).u32(1).u32(1).bytes();
+  return registry.decodeReply(headerOf(callRecord), replyOf(record), record, DEFAULT_LIMITS).res;
+}
+
 describe("nfs3FactsCall", () => {
   it("reads facts only where the built-in nfs3.x decodes: not for a user's NFSv3 specification", async () => {
     const builtin = await builtinRegistry();
     const getattr = headerOf(callHeader(1, 1).opaque(handle(32, 1)).bytes());
     const lookup = headerOf(callHeader(3, 2).opaque(handle(32, 1)).opaque(Uint8Array.from([0x61])).bytes());
+    const create = headerOf(callHeader(8, 3).opaque(handle(32, 1)).opaque(Uint8Array.from([0x61])).u32(0).u32(0).bytes());
     expect(nfs3FactsCall(getattr, builtin)).toBe(true);
-    expect(nfs3FactsCall(lookup, builtin)).toBe(false);
+    expect(nfs3FactsCall(lookup, builtin)).toBe(true);
+    expect(nfs3FactsCall(create, builtin)).toBe(false);
+    expect(nfs3ReplyFactsCall(lookup, builtin)).toBe(true);
+    expect(nfs3ReplyFactsCall(getattr, builtin)).toBe(false);
     const user = await loadRegistry({
       userSpecs: [fileURLToPath(new URL("../../dissect/specs/nfs3.x", import.meta.url))], defines: new Map(),
     });
     expect(nfs3FactsCall(getattr, user)).toBe(false);
+    expect(nfs3FactsCall(lookup, user)).toBe(false);
+    expect(nfs3ReplyFactsCall(lookup, user)).toBe(false);
   });
 });
 
@@ -309,6 +463,16 @@ describe("info texts from facts on the sample captures", () => {
             } else {
               expect(out.m.bodyIssues).toEqual(m.bodyIssues);
               expect(out.m.args).toEqual(m.args);
+            }
+            expect(out.info).toBe(tree);
+          } else if (h.kind === "reply" && m.msg.exchange?.call?.header?.kind === "call" && nfs3ReplyFactsCall(m.msg.exchange.call.header, registry)) {
+            const undecoded = { ...m, res: null, bodyIssues: [] };
+            const out = byFacts.replyInfoFromBytes(undecoded, m.msg.exchange.call.header, h, record, truncatedAt, registry, DEFAULT_LIMITS);
+            if (out.m === undecoded) {
+              fromFacts++;
+            } else {
+              expect(out.m.bodyIssues).toEqual(m.bodyIssues);
+              expect(out.m.res).toEqual(m.res);
             }
             expect(out.info).toBe(tree);
           } else {
