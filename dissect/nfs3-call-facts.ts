@@ -127,7 +127,12 @@ export interface Nfs3LookupReplyFacts {
   readonly object: Uint8Array | null;
 }
 
-/** Whether `type` checks out as the whole body from `start` to the end of `record`, as decoding it would find. */
+/**
+ * Whether `type` checks out as the whole body from `start` to the end of `record`, as
+ * decoding it would find. Not a general "no issue" test: validateXdr does not look at
+ * the value of a bool that is a plain field (the decoder notes a 2 without failing),
+ * so it serves only types whose bools are union discriminants, as LOOKUP's.
+ */
 function cleanBody(type: XdrType, record: Uint8Array, start: number, limits: Limits): boolean {
   const v = validateXdr(type, record, start, record.length, limits);
   return v.ok && v.end === record.length;
