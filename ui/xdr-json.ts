@@ -14,7 +14,7 @@ import type { Limits } from "../capture/limits.js";
 import type { XdrType } from "../dissect/xdr-types.js";
 import { derefType, HARD_MAX_DEPTH, listShape, minWireSize, utf8Text } from "../dissect/xdr/decoder.js";
 import { enumNameBytes, keyBytes, writeJsonNumber, writeJsonString } from "./body-json.js";
-import type { GrowingPieces } from "./line-writer.js";
+import { GrowingPieces } from "./line-writer.js";
 import { jsonSafeString } from "./text-safety.js";
 
 const NO_BYTES = new Uint8Array(0);
@@ -23,6 +23,8 @@ const NO_VIEW = new DataView(NO_BYTES.buffer);
 /** State for one body; one instance serves every body (nothing here calls back out). */
 class Cursor {
   out!: GrowingPieces;
+  /** Only the checks, nothing written (see checkXdrJson): strings are not even made. */
+  checking = false;
   bytes: Uint8Array = NO_BYTES;
   view: DataView = NO_VIEW;
   pos = 0;
@@ -55,8 +57,45 @@ const cursor = new Cursor();
  * the output holds a partial write: take it back with `out.truncate`).
  */
 export function writeXdrJson(out: GrowingPieces, type: XdrType, bytes: Uint8Array, start: number, limits: Limits): boolean {
+  return run(out, false, type, bytes, start, limits);
+}
+
+/**
+ * Whether writeXdrJson would write this body (true exactly when it would return
+ * true), found by the same code with the output thrown away: for a caller that
+ * has the body written elsewhere (another thread) and must know now whether it can.
+ */
+export function checkXdrJson(type: XdrType, bytes: Uint8Array, start: number, limits: Limits): boolean {
+  return run(discard ??= new DiscardedPieces(), true, type, bytes, start, limits);
+}
+
+/** Pieces that go nowhere: the checks of a write without its cost. */
+class DiscardedPieces extends GrowingPieces {
+  constructor() {
+    super(64);
+  }
+  override room(): void {}
+  override ascii(): void {}
+  override int(): void {}
+  override bytes(): void {}
+  override raw(): void {}
+  override utf8(): void {}
+  override hex(): void {}
+  override asciiJsonString(): boolean {
+    return true;
+  }
+  override truncate(): void {}
+  override get length(): number {
+    return 0;
+  }
+}
+
+let discard: DiscardedPieces | null = null;
+
+function run(out: GrowingPieces, checking: boolean, type: XdrType, bytes: Uint8Array, start: number, limits: Limits): boolean {
   const c = cursor;
   c.out = out;
+  c.checking = checking;
   c.bytes = bytes;
   c.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   c.pos = start;
@@ -247,6 +286,7 @@ const writeVoid: WriteFn = (c) => {
 };
 
 function writeBytes(c: Cursor, kind: "opaque" | "string", from: number, n: number): void {
+  if (c.checking) return;
   if (kind === "opaque") writeHexString(c, from, n);
   else writeJsonString(c.out, jsonSafeString(utf8Text(c.bytes.subarray(from, from + n))));
 }

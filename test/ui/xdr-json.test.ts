@@ -4,7 +4,9 @@
  * (return false) exactly when decoding finds anything to say about the body:
  * malformed, truncated, over a limit, trailing bytes, a bool that is not 0 or 1.
  * Checked on every body of every sample, on thousands of seeded mutations of
- * them, and under tight limits.
+ * them, and under tight limits. checkXdrJson (the same checks, nothing written) must
+ * say what writeXdrJson returns, and the type as the render thread rebuilds it
+ * (dissect/xdr/type-transfer.ts) must write the same text.
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, type Limits } from "../../capture/limits.js";
@@ -14,7 +16,9 @@ import { analyzeCapture } from "../../ui/analyze.js";
 import { bodyJsonText } from "../../ui/body-json.js";
 import { GrowingPieces } from "../../ui/line-writer.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
-import { writeXdrJson } from "../../ui/xdr-json.js";
+import { checkXdrJson, writeXdrJson } from "../../ui/xdr-json.js";
+import { TypeReceiver, TypeSender } from "../../dissect/xdr/type-transfer.js";
+import type { XdrType } from "../../dissect/xdr-types.js";
 import { bodySampleCaptures, DEMO_SPEC, ROOT } from "../sample-files.js";
 import { rng } from "../specs/xdr-generate.js";
 
@@ -54,6 +58,17 @@ function decoded(registry: ProgramRegistry, b: Body, record: Uint8Array, limits:
 /** How many bodies the writer took and declined, over the whole file (both must happen). */
 const tally = { accepted: 0, declined: 0 };
 
+/** Every type as the render thread gets it: sent node by node through one sender, as a run does. */
+const sender = new TypeSender();
+const receiver = new TypeReceiver();
+function transferred(type: XdrType): XdrType {
+  const id = sender.idOf(type);
+  const batch = sender.takeNew();
+  // Through structured cloning, as over a message port.
+  if (batch) receiver.add(structuredClone(batch));
+  return receiver.type(id);
+}
+
 /** Compares both ways of writing one body; returns a description of any disagreement. */
 function compare(registry: ProgramRegistry, b: Body, record: Uint8Array, limits: Limits): string | null {
   const type = b.reply ? registry.resultTypeOf(b.call) : registry.argumentsTypeOf(b.call);
@@ -66,6 +81,13 @@ function compare(registry: ProgramRegistry, b: Body, record: Uint8Array, limits:
   const got = Buffer.from(out.take()).toString("utf8");
   if (ok) tally.accepted++;
   else tally.declined++;
+  if (checkXdrJson(type, record, start, limits) !== ok) return `${b.where}: checkXdrJson says ${!ok} where writeXdrJson says ${ok}`;
+  const copy = transferred(type);
+  const viaCopy = new GrowingPieces();
+  viaCopy.ascii("");
+  const okCopy = writeXdrJson(viaCopy, copy, record, start, limits);
+  const gotCopy = Buffer.from(viaCopy.take()).toString("utf8");
+  if (okCopy !== ok || (ok && gotCopy !== got)) return `${b.where}: the transferred type writes ${okCopy ? gotCopy.slice(0, 200) : "nothing"}`;
   if (ok !== want.clean) return `${b.where}: writer ${ok ? "accepted" : "declined"} a body decoding found ${want.clean ? "clean" : "faulty"}`;
   if (ok && got !== want.json) return `${b.where}: ${got.slice(0, 200)} ≠ ${want.json.slice(0, 200)}`;
   return null;
