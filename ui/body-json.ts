@@ -22,6 +22,13 @@ function plainAscii(s: string): boolean {
 
 /** A JSON string literal for `s`, exactly as jsonSafeStringify writes it. */
 export function writeJsonString(out: GrowingPieces, s: string): void {
+  if (s.length > 32) {
+    // Longer texts (info lines, names): one native copy and a byte scan beat a scan of the string's characters.
+    out.room(s.length * 3 + 2);
+    if (out.asciiJsonString(s)) return;
+    out.utf8(jsonSafeStringify(s));
+    return;
+  }
   if (plainAscii(s)) {
     out.room(s.length + 2);
     out.bytes(QUOTE_BYTE);

@@ -20,7 +20,9 @@ import { StatsCollector, formatStatsText, statsToJson } from "./stats.js";
 import { namesFor } from "./names.js";
 import { BodyStatusReader } from "./body-status.js";
 import { writeTreeLines } from "./tree-text.js";
-import { writeXdrJson } from "./xdr-json.js";
+import { checkXdrJson, writeXdrJson } from "./xdr-json.js";
+import { RenderThreadWriter, WRITE_HELD_BODY } from "./render-ring.js";
+import type { ProgramRegistry } from "../dissect/registry.js";
 import { infoNeedsBody, MessageInfoContext, nfs3FactsCall, nfs3ReplyFactsCall, statusWordCall } from "./message-info.js";
 import { MAX_RPC_HEADER_BYTES } from "../dissect/rpc-header.js";
 import { csvHeader, statsToCsv, summaryCsvRow } from "./csv.js";
@@ -28,7 +30,7 @@ import {
   detachLibvirt, libvirtCsvRow, libvirtDetailLines, libvirtFilterBodies, libvirtFilterSubject, libvirtSummaryJson, libvirtSummaryLine,
 } from "./libvirt-format.js";
 import type { Exchange, LibvirtExchange, RpcCall } from "../dissect/rpc-types.js";
-import type { DecodedField, XdrType } from "../dissect/xdr-types.js";
+import type { DecodedField } from "../dissect/xdr-types.js";
 
 export const USAGE = `rpcscope — ONC-RPC (SunRPC) and XDR analyzer
 
@@ -65,6 +67,12 @@ Environment:
 
 Exit status: 0 success, 2 bad usage or unusable input.`;
 
+/**
+ * Bytes of bodies after which `summary --json -V` starts its render thread: a thread
+ * costs about 40 ms and 15 MB to start, which only a larger capture pays back.
+ */
+const RENDER_THREAD_AFTER_BYTES = 16 * 1024 * 1024;
+
 /** Where the decoded tree lines of `summary -V` start. */
 const TREE_INDENT = "          ";
 
@@ -79,7 +87,30 @@ class JsonWithBodies {
 async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const registry = await registryFor(opts);
   const names = namesFor(registry);
-  const out = new LineWriter(1);
+  const filter = opts.filter;
+  // `summary --json -V`: once a run has shown enough bodies to be worth it, clean bodies
+  // are written as JSON by a second thread, which then writes all output (render-ring.ts).
+  // For tests and measurements: RPCSCOPE_RENDER_THREAD=off keeps it all on one thread,
+  // =N starts the thread after N bytes of bodies (0: at the first); RPCSCOPE_RENDER_SLOT_BYTES
+  // sets the size of its slots.
+  const threadSetting = process.env["RPCSCOPE_RENDER_THREAD"] ?? "";
+  const startAfter = /^\d+$/.test(threadSetting) ? Number(threadSetting) : RENDER_THREAD_AFTER_BYTES;
+  const slotBytes = Number(process.env["RPCSCOPE_RENDER_SLOT_BYTES"]);
+  const renderThread = opts.json && opts.verbose && !filter && threadSetting !== "off"
+    ? new RenderThreadWriter(opts.limits, slotBytes > 0 ? { slotBytes } : {})
+    : null;
+  try {
+    return await summarize(file, opts, registry, names, renderThread, startAfter);
+  } finally {
+    renderThread?.abort();
+  }
+}
+
+async function summarize(
+  file: string, opts: CommonOptions, registry: ProgramRegistry, names: NameLookup, renderThread: RenderThreadWriter | null,
+  startRenderThreadAfter: number,
+): Promise<number> {
+  const out = renderThread ?? new LineWriter(1);
   const filter = opts.filter;
   // Lines are held until their exchange is resolved when the output needs the other
   // side: JSON (peerFrame) and filters (a call line may be selected by its reply's status).
@@ -148,9 +179,31 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     bodies.ascii(key);
     writeBodyJson(bodies, field.value);
   };
-  /** A body as JSON straight from its bytes: false (nothing written) unless it is complete and clean. */
-  const writeDirect = (key: string, type: XdrType | null, record: Uint8Array, start: number, truncatedAt: number | null): boolean => {
+  /** Bytes of the body bodiesJson handed to the render thread, if it did. */
+  let heldBytes = 0;
+  /** Bytes of bodies the render thread could have taken, before it is started. */
+  let bodyBytesSeen = 0;
+  /**
+   * A body as JSON straight from its bytes: false (nothing written) unless it is
+   * complete and clean. With the render thread, a body is handed over once checked
+   * clean here, and the tail says where it goes.
+   */
+  const writeDirect = (key: string, call: RpcCall, kind: "args" | "res", record: Uint8Array, start: number, truncatedAt: number | null): boolean => {
+    const type = kind === "args" ? registry.argumentsTypeOf(call) : registry.resultTypeOf(call);
     if (type === null || truncatedAt !== null) return false;
+    if (renderThread && !renderThread.started) {
+      if (bodyBytesSeen >= startRenderThreadAfter) renderThread.start();
+      bodyBytesSeen += record.length - start;
+    }
+    if (renderThread?.started) {
+      if (!checkXdrJson(type, record, start, opts.limits)) return false;
+      renderThread.holdBody(type, record.subarray(start));
+      bodies.room(key.length + WRITE_HELD_BODY.length);
+      bodies.ascii(key);
+      bodies.bytes(WRITE_HELD_BODY);
+      heldBytes = record.length - start;
+      return true;
+    }
     const mark = bodies.length;
     bodies.room(key.length);
     bodies.ascii(key);
@@ -175,12 +228,12 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
       return m;
     }
     if (h.kind === "call") {
-      if (writeDirect(',"args":', registry.argumentsTypeOf(h), record, h.bodyOffset, truncatedAt)) return m;
+      if (writeDirect(',"args":', h, "args", record, h.bodyOffset, truncatedAt)) return m;
       const d = registry.decodeCall(h, record, opts.limits, truncatedAt ?? undefined);
       writeTree(',"args":', d.args);
       return { ...m, args: d.args, bodyIssues: d.issues };
     }
-    if (h.status === "SUCCESS" && writeDirect(',"res":', registry.resultTypeOf(call), record, h.bodyOffset, truncatedAt)) return m;
+    if (h.status === "SUCCESS" && writeDirect(',"res":', call, "res", record, h.bodyOffset, truncatedAt)) return m;
     const d = registry.decodeReply(call, h, record, opts.limits, truncatedAt ?? undefined);
     writeTree(',"res":', d.res);
     return { ...m, res: d.res, bodyIssues: d.issues };
@@ -191,7 +244,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
    */
   const bodiesJson = (m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null, info: string): JsonWithBodies => {
     // Opaque data doubles as hex; room for that at once spares growing step by step.
-    bodies.room(m.msg.length * 2 + 256);
+    if (!renderThread?.started) bodies.room(m.msg.length * 2 + 256);
+    heldBytes = 0;
     const decoded = writeBodies(m, record, truncatedAt);
     if (info) {
       bodies.room(8);
@@ -253,7 +307,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
         if (fastJson && ordered) {
           const item = bodiesJson(m, record, truncatedAt, info);
           // Holding the line costs its bodies' bytes (a view of the chunk they were written in).
-          ordered.push(m.msg, item, item.tail?.length ?? 0);
+          // (and of a body held by the render thread for it)
+          ordered.push(m.msg, item, (item.tail?.length ?? 0) + heldBytes);
           return;
         }
         if (ordered) {
@@ -316,6 +371,8 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     }
   }
   out.flush();
+  // All of standard output is written before the warning, as with one thread.
+  await renderThread?.finish();
   if (result.truncation) process.stderr.write(`rpcscope: warning: capture file is cut short: ${escapeForTerminal(result.truncation.message)}\n`);
   return 0;
 }

@@ -96,6 +96,40 @@ abstract class PieceBuffer implements BytePieces {
     this.pos += this.buf.write(text, this.pos, "utf8");
   }
 
+  /**
+   * `text` as a JSON string literal, when it is printable ASCII: written in one native
+   * copy, then checked byte by byte, with any quote or backslash escaped in place.
+   * Anything else (a control character, DEL, a non-ASCII character) writes nothing
+   * and returns false. Room for 3 × length + 2 bytes is the caller's.
+   */
+  asciiJsonString(text: string): boolean {
+    const buf = this.buf;
+    const open = this.pos;
+    const first = open + 1;
+    const n = buf.write(text, first, "utf8");
+    const end = first + n;
+    let escapes = 0;
+    for (let i = first; i < end; i++) {
+      const b = buf[i]!;
+      if (b < 0x20 || b > 0x7e) return false;
+      if (b === 0x22 || b === 0x5c) escapes++;
+    }
+    if (n !== text.length) return false;
+    if (escapes > 0) {
+      // Moved right from the end, a backslash put before each quote and backslash.
+      let w = end + escapes - 1;
+      for (let r = end - 1; r >= first; r--) {
+        const b = buf[r]!;
+        buf[w--] = b;
+        if (b === 0x22 || b === 0x5c) buf[w--] = 0x5c;
+      }
+    }
+    buf[open] = 0x22;
+    buf[end + escapes] = 0x22;
+    this.pos = end + escapes + 1;
+    return true;
+  }
+
   raw(bytes: Uint8Array): void {
     if (bytes.length <= 64) {
       this.bytes(bytes);
@@ -119,7 +153,7 @@ export class LineWriter extends PieceBuffer {
     if (this.pos + text.length * 3 + 1 > this.buf.length) {
       this.flush();
       if (text.length * 3 + 1 > this.buf.length) {
-        this.writeAll(Buffer.from(text + "\n", "utf8"));
+        this.send(Buffer.from(text + "\n", "utf8"));
         return;
       }
     }
@@ -149,25 +183,32 @@ export class LineWriter extends PieceBuffer {
     if (this.closed || this.pos === 0) return;
     const n = this.pos;
     this.pos = 0;
-    this.writeAll(this.buf.subarray(0, n));
+    this.send(this.buf.subarray(0, n));
   }
 
-  private writeAll(data: Uint8Array): void {
-    let off = 0;
-    while (off < data.length) {
-      try {
-        off += writeSync(this.fd, data, off, data.length - off);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "EAGAIN") continue;
-        if (code === "EPIPE") {
-          this.closed = true;
-          return;
-        }
-        throw err;
-      }
+  /** Writes bytes out (those of the buffer, or a line longer than it); sets `closed` when the reader is gone. */
+  protected send(data: Uint8Array): void {
+    if (!writeAllTo(this.fd, data)) this.closed = true;
+  }
+}
+
+/**
+ * Writes all of `data` to `fd` synchronously; false when the reader has gone
+ * (EPIPE), so that output ends quietly.
+ */
+export function writeAllTo(fd: number, data: Uint8Array): boolean {
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(fd, data, off, data.length - off);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") continue;
+      if (code === "EPIPE") return false;
+      throw err;
     }
   }
+  return true;
 }
 
 /** One piecewise line as a string (for callers that want the text, and for tests). */

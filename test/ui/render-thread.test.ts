@@ -1,0 +1,205 @@
+/**
+ * `summary --json -V` with its render thread (ui/render-ring.ts) must write exactly
+ * the bytes the one-thread run writes: on every sample, with a user's .x, with slots
+ * so small that every body and many lines cross from one slot to the next, and on a
+ * capture large enough that the thread starts in the middle of the run. A reader that
+ * goes away ends output quietly; a render thread that fails is reported, not waited
+ * for. writeJsonString's fast path (one native copy, then a byte scan) must write
+ * what jsonSafeStringify writes.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generate } from "../../bench/generate-capture.js";
+import { DEFAULT_LIMITS } from "../../capture/limits.js";
+import { writeJsonString } from "../../ui/body-json.js";
+import { GrowingPieces } from "../../ui/line-writer.js";
+import { RenderThreadWriter, WRITE_HELD_BODY } from "../../ui/render-ring.js";
+import { jsonSafeStringify } from "../../ui/text-safety.js";
+import { CLI, runCli } from "../hostile/cli-run.js";
+import { bodySampleCaptures, DEMO_SPEC, ROOT } from "../sample-files.js";
+import { rng } from "../specs/xdr-generate.js";
+import type { XdrType } from "../../dissect/xdr-types.js";
+
+const LIBVIRT_SPEC = join(ROOT, "samples", "libvirt", "libvirt-fixture.x");
+
+function specsFor(file: string): string[] {
+  if (file.includes("demo-service")) return ["--spec", DEMO_SPEC];
+  if (file.includes("libvirt")) return ["--spec", LIBVIRT_SPEC];
+  return [];
+}
+
+/** The run on one thread, and the same run with the render thread as the settings say. */
+function bothWays(args: readonly string[], threadEnv: NodeJS.ProcessEnv): void {
+  const alone = runCli(args, { env: { RPCSCOPE_RENDER_THREAD: "off" } });
+  const threaded = runCli(args, { env: threadEnv });
+  expect(threaded.stderr).toBe(alone.stderr);
+  expect(threaded.status).toBe(alone.status);
+  expect(threaded.stdout.length).toBe(alone.stdout.length);
+  expect(threaded.stdout.equals(alone.stdout)).toBe(true);
+}
+
+describe("summary --json -V through the render thread", () => {
+  for (const file of bodySampleCaptures()) {
+    const name = file.slice(ROOT.length + 1);
+    it(`${name}: the same bytes as on one thread (thread from the first body, 64-byte slots)`, () => {
+      bothWays(["summary", "--json", "-V", ...specsFor(file), file], { RPCSCOPE_RENDER_THREAD: "0", RPCSCOPE_RENDER_SLOT_BYTES: "64" });
+    });
+  }
+
+  let dir = "";
+  let capture = "";
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "rpcscope-render-"));
+    capture = join(dir, "nfs.pcap");
+    // About 11 MB, with READs and WRITEs up to 64 KiB: bodies larger than small slots.
+    generate(capture, 4000, 64, 11);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a generated NFS capture: the same bytes with the thread started at the first body, after 2 MB of bodies, and with 4 KiB slots", () => {
+    const args = ["summary", "--json", "-V", capture];
+    const alone = runCli(args, { env: { RPCSCOPE_RENDER_THREAD: "off" } });
+    expect(alone.status).toBe(0);
+    expect(alone.stdout.length).toBeGreaterThan(15_000_000);
+    for (const env of [
+      { RPCSCOPE_RENDER_THREAD: "0" },
+      // Started in the middle: lines written before go straight out, the rest through the thread.
+      { RPCSCOPE_RENDER_THREAD: "2000000" },
+      { RPCSCOPE_RENDER_THREAD: "0", RPCSCOPE_RENDER_SLOT_BYTES: "4096" },
+      // The default: this capture is too small to start the thread.
+      {},
+    ]) {
+      const threaded = runCli(args, { env });
+      expect(threaded.stderr, JSON.stringify(env)).toBe("");
+      expect(threaded.status).toBe(0);
+      expect(threaded.stdout.equals(alone.stdout), JSON.stringify(env)).toBe(true);
+    }
+  });
+
+  it("a reader that goes away (| head) ends the run quietly, with status 0", async () => {
+    const child = spawn(process.execPath, [CLI, "summary", "--json", "-V", capture], {
+      env: { ...process.env, RPCSCOPE_RENDER_THREAD: "0", RPCSCOPE_SPEC_PATH: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    let got = 0;
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", (d: Buffer) => {
+        got += d.length;
+        // Enough to be sure the thread is writing; then the reader is gone.
+        if (got > 200_000) {
+          child.stdout.destroy();
+          resolve();
+        }
+      });
+    });
+    const status = await new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    expect(status).toBe(0);
+    expect(stderr).toBe("");
+  });
+});
+
+/** The built worker module (the thread loads JavaScript). */
+const WORKER_URL = new URL(`file://${join(ROOT, "dist", "ui", "json-render-worker.js")}`);
+
+/** Runs `write` against a started writer whose output goes to a file; returns what the file holds. */
+async function throughThread(slotBytes: number, write: (w: RenderThreadWriter) => void): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "rpcscope-ring-"));
+  const path = join(dir, "out");
+  const fd = openSync(path, "w");
+  try {
+    const writer = new RenderThreadWriter(DEFAULT_LIMITS, { slotBytes, workerUrl: WORKER_URL, outputFd: fd });
+    writer.start();
+    write(writer);
+    await writer.finish();
+    return readFileSync(path, "utf8");
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const UINT: XdrType = { kind: "uint" };
+const OPAQUE: XdrType = { kind: "opaque", max: 0xffffffff };
+const word = (v: number): Uint8Array => Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+const WRITE_TEXT = Buffer.from(WRITE_HELD_BODY).toString("latin1");
+
+describe("the render thread's slots", () => {
+  it("a line longer than a slot is not cut inside a write entry, wherever the entry falls", async () => {
+    for (let at = 50; at < 70; at++) {
+      const text = "x".repeat(at) + WRITE_TEXT + "y".repeat(40);
+      const got = await throughThread(64, (w) => {
+        w.holdBody(UINT, word(at));
+        w.line(text);
+      });
+      expect(got).toBe(`${"x".repeat(at)}${at}${"y".repeat(40)}\n`);
+    }
+  });
+
+  it("bodies longer than a slot go on in the next ones; the n-th write entry takes the n-th body held", async () => {
+    const bodies = [40, 3, 200, 0, 61].map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff));
+    const wire = bodies.map((b) => {
+      const padded = new Uint8Array(4 + Math.ceil(b.length / 4) * 4);
+      padded.set(word(b.length));
+      padded.set(b, 4);
+      return padded;
+    });
+    const got = await throughThread(64, (w) => {
+      for (const b of wire) w.holdBody(OPAQUE, b);
+      w.line(`a${WRITE_TEXT}`);
+      w.reserve(200);
+      w.ascii("b");
+      w.bytes(WRITE_HELD_BODY);
+      w.endLine();
+      for (let i = 2; i < wire.length; i++) w.line(`c${i}${WRITE_TEXT}`);
+    });
+    const hex = bodies.map((b) => `"${Buffer.from(b).toString("hex")}"`);
+    expect(got).toBe(`a${hex[0]}\nb${hex[1]}\n${hex.slice(2).map((h, i) => `c${i + 2}${h}\n`).join("")}`);
+  });
+});
+
+describe("the render thread's failures", () => {
+  it("a line that asks for a body never handed over fails the thread, and finish() reports it instead of waiting", async () => {
+    const writer = new RenderThreadWriter(DEFAULT_LIMITS, { slotBytes: 4096, workerUrl: WORKER_URL });
+    writer.start();
+    expect(writer.started).toBe(true);
+    writer.raw(WRITE_HELD_BODY);
+    await expect(writer.finish()).rejects.toThrow(/render thread failed/);
+  });
+
+  it("holdBody before the thread is started is a programming error, not output", () => {
+    const writer = new RenderThreadWriter(DEFAULT_LIMITS);
+    expect(() => writer.holdBody({ kind: "void" }, new Uint8Array(0))).toThrow(/before the render thread was started/);
+  });
+});
+
+describe("writeJsonString", () => {
+  const alphabet = [
+    "a", "Z", "0", " ", "~", '"', "\\", "/", "\n", "\t", "\u0000", "\u001f", "\u007f", "\u0080", "\u009f", "é", "€",
+    "\u2028", "\u202e", "\ud83d\ude00", "\ud800", "\udfff",
+  ];
+  it("writes what jsonSafeStringify writes, for 20,000 strings of 0-200 characters (short and long paths alike)", () => {
+    const random = rng(20261206);
+    const out = new GrowingPieces(1024);
+    const wrong: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const length = Math.floor(random() * 200);
+      // Mostly printable ASCII (the fast path), with some of everything else.
+      const plain = random() < 0.5;
+      let s = "";
+      for (let k = 0; k < length; k++) {
+        s += plain && random() < 0.97
+          ? String.fromCharCode(0x20 + Math.floor(random() * 95))
+          : alphabet[Math.floor(random() * alphabet.length)]!;
+      }
+      writeJsonString(out, s);
+      const got = Buffer.from(out.take()).toString("utf8");
+      if (got !== jsonSafeStringify(s)) wrong.push(`${JSON.stringify(s)} → ${got}`);
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
+});
