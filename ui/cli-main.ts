@@ -12,7 +12,7 @@ import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type
 import { GrowingPieces, LineBuilder, LineWriter } from "./line-writer.js";
 import { writeBodyJson, writeJsonString } from "./body-json.js";
 import { OrderedOutput } from "./ordered-output.js";
-import { LineCache, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine, writeSummaryText } from "./summary-format.js";
+import { jsonLineParts, LineCache, newJsonLineParts, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine, writeSummaryText } from "./summary-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
 import { filterHelp, type NameLookup } from "./filter/fields.js";
@@ -68,10 +68,10 @@ Environment:
 Exit status: 0 success, 2 bad usage or unusable input.`;
 
 /**
- * Bytes of bodies after which `summary --json -V` starts its render thread: a thread
- * costs about 40 ms and 15 MB to start, which only a larger capture pays back.
+ * Messages after which `summary --json -V` starts its render thread: a thread costs
+ * about 40 ms and 12–20 MB, which only a larger capture pays back.
  */
-const RENDER_THREAD_AFTER_BYTES = 16 * 1024 * 1024;
+const RENDER_THREAD_AFTER_MESSAGES = 20_000;
 
 /** Where the decoded tree lines of `summary -V` start. */
 const TREE_INDENT = "          ";
@@ -88,13 +88,14 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
   const registry = await registryFor(opts);
   const names = namesFor(registry);
   const filter = opts.filter;
-  // `summary --json -V`: once a run has shown enough bodies to be worth it, clean bodies
-  // are written as JSON by a second thread, which then writes all output (render-ring.ts).
-  // For tests and measurements: RPCSCOPE_RENDER_THREAD=off keeps it all on one thread,
-  // =N starts the thread after N bytes of bodies (0: at the first); RPCSCOPE_RENDER_SLOT_BYTES
-  // sets the size of its slots.
+  // `summary --json -V`: once a run is long enough to be worth it, a second thread writes
+  // the lines (from their parts) and the clean bodies as JSON, and then all output
+  // (render-ring.ts). Without -V it would not pay: making a line's parts and handing them
+  // over costs the main thread about what writing the line does. For tests and
+  // measurements: RPCSCOPE_RENDER_THREAD=off keeps it all on one thread, =N starts the
+  // thread after N messages (0: at once); RPCSCOPE_RENDER_SLOT_BYTES sets its slots' size.
   const threadSetting = process.env["RPCSCOPE_RENDER_THREAD"] ?? "";
-  const startAfter = /^\d+$/.test(threadSetting) ? Number(threadSetting) : RENDER_THREAD_AFTER_BYTES;
+  const startAfter = /^\d+$/.test(threadSetting) ? Number(threadSetting) : RENDER_THREAD_AFTER_MESSAGES;
   const slotBytes = Number(process.env["RPCSCOPE_RENDER_SLOT_BYTES"]);
   const renderThread = opts.json && opts.verbose && !filter && threadSetting !== "off"
     ? new RenderThreadWriter(opts.limits, slotBytes > 0 ? { slotBytes } : {})
@@ -164,6 +165,7 @@ async function summarize(
   };
   const bodies = new GrowingPieces();
   const writeJsonLine = (m: AnalyzedMessage, tail: Uint8Array | null): void => {
+    if (renderThread?.started && renderThread.jsonLine(jsonLineParts(m, cache, lineParts), tail)) return;
     if (out.reserve(summaryJsonLineMaxBytes(m, cache) + (tail?.length ?? 0))) {
       writeSummaryJsonLine(m, cache, out, tail);
       out.endLine();
@@ -181,8 +183,9 @@ async function summarize(
   };
   /** Bytes of the body bodiesJson handed to the render thread, if it did. */
   let heldBytes = 0;
-  /** Bytes of bodies the render thread could have taken, before it is started. */
-  let bodyBytesSeen = 0;
+  /** Messages seen before the render thread is started. */
+  let messagesSeen = 0;
+  const lineParts = newJsonLineParts();
   /**
    * A body as JSON straight from its bytes: false (nothing written) unless it is
    * complete and clean. With the render thread, a body is handed over once checked
@@ -191,10 +194,6 @@ async function summarize(
   const writeDirect = (key: string, call: RpcCall, kind: "args" | "res", record: Uint8Array, start: number, truncatedAt: number | null): boolean => {
     const type = kind === "args" ? registry.argumentsTypeOf(call) : registry.resultTypeOf(call);
     if (type === null || truncatedAt !== null) return false;
-    if (renderThread && !renderThread.started) {
-      if (bodyBytesSeen >= startRenderThreadAfter) renderThread.start();
-      bodyBytesSeen += record.length - start;
-    }
     if (renderThread?.started) {
       if (!checkXdrJson(type, record, start, opts.limits)) return false;
       renderThread.holdBody(type, record.subarray(start));
@@ -291,6 +290,7 @@ async function summarize(
     },
     {
       message(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null) {
+        if (renderThread && !renderThread.started && messagesSeen++ >= startRenderThreadAfter) renderThread.start();
         // The hot path of `summary --json`: no closure, no string per line.
         if (fastJson && ordered && !opts.verbose) {
           ordered.push(m.msg, m);

@@ -13,6 +13,14 @@
  *
  *   hold:  00 02 | type u32 | length u32 | body
  *   write: 00 03
+ *   line:  00 04 | the parts of an NDJSON line (JsonLineParts) | tail length u32 | tail
+ *   piece: 00 05 | number u32 | length u32 | bytes
+ *
+ * A line entry carries the values of a line, not its text: the render thread writes
+ * it (summary-format.ts writeJsonLineStart, as the main thread would) and its tail (the
+ * -V keys, with write entries). Its endpoint and procedure pieces are numbers, each
+ * piece sent once in a piece entry before the first line that uses it (numbers are
+ * used again round the clock: a piece sent again overwrites the old one).
  *
  * The type is a node number of dissect/xdr/type-transfer.ts: nodes not sent yet go
  * through a message port just before the entry that first uses them, and the render
@@ -31,13 +39,30 @@ import type { XdrType } from "../dissect/xdr-types.js";
 import { TypeReceiver, TypeSender, type WireNodes } from "../dissect/xdr/type-transfer.js";
 import { GrowingPieces, LineWriter, writeAllTo } from "./line-writer.js";
 import { writeXdrJson } from "./xdr-json.js";
+import { JSON_LINE_END, jsonLineStartMaxBytes, newJsonLineParts, writeJsonLineStart, type JsonLineParts } from "./summary-format.js";
 
 export const RING_SLOTS = 4;
 /** Large enough that a thread's turn at a slot costs little against what is in it. */
 export const DEFAULT_SLOT_BYTES = 512 * 1024;
 const HOLD = 2;
 const WRITE = 3;
+const LINE = 4;
+const PIECE = 5;
 const HOLD_HEADER_BYTES = 10;
+/** 00 05 | id u32 | length u32 | bytes */
+const PIECE_HEADER_BYTES = 10;
+/** 00 04 | flags u8 | frame f64 | time f64 | endpoint piece u32 | xid u32 | procedure piece u32 | peerFrame f64 | rtt f64 | length f64 */
+const LINE_HEADER_BYTES = 55;
+/** Pieces (a connection direction's endpoints, a procedure's names) the render thread keeps at once, by number. */
+const PIECE_IDS = 8192;
+/** Flags of a line entry: which parts are there (null parts are not). */
+const HAS_XID = 1;
+const HAS_PEER = 2;
+const HAS_RTT = 4;
+const HAS_FRAMES = 8;
+const HAS_MISMATCH = 16;
+const HAS_AUTH_STAT = 32;
+const HAS_ISSUES = 64;
 /** The "write" entry, as it goes into a line. */
 export const WRITE_HELD_BODY = Uint8Array.of(0, WRITE);
 
@@ -85,6 +110,11 @@ export class HeldBodyRenderer {
 
   constructor(private readonly typePort: MessagePort, private readonly limits: Limits) {}
 
+  /** Pieces by number, and the parts of the line being written (one object for all lines). */
+  private readonly pieces: Uint8Array[] = [];
+  private readonly parts = newJsonLineParts();
+  private readonly frames: number[] = [];
+
   /** `drain` is called after each piece written (to pass on output as it grows). */
   render(chunk: Uint8Array, out: GrowingPieces, drain: () => void): void {
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -102,31 +132,136 @@ export class HeldBodyRenderer {
       if (z + 2 > chunk.length) throw new Error(`render thread: entry cut at byte ${z} of a ${chunk.length}-byte slot`);
       const entry = chunk[z + 1];
       if (entry === WRITE) {
-        if (this.head >= this.queue.length) throw new Error("render thread: a line asks for a body never held");
-        const held = this.queue[this.head]!;
-        this.queue[this.head++] = NO_BODY;
-        if (this.head === this.queue.length) {
-          this.queue.length = 0;
-          this.head = 0;
-        } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
-          this.queue.splice(0, this.head);
-          this.head = 0;
-        }
-        if (!writeXdrJson(out, held.type, held.bytes, 0, this.limits)) {
-          throw new Error("render thread: a body checked clean did not write");
-        }
-        this.store.recycle(held.bytes);
+        this.writeHeld(out);
         pos = z + 2;
         drain();
-        continue;
+      } else if (entry === LINE) {
+        pos = this.line(chunk, view, z, out, drain);
+      } else if (entry === PIECE) {
+        if (z + PIECE_HEADER_BYTES > chunk.length) throw new Error(`render thread: piece entry cut at byte ${z}`);
+        const id = view.getUint32(z + 2, true);
+        const length = view.getUint32(z + 6, true);
+        const start = z + PIECE_HEADER_BYTES;
+        if (id >= PIECE_IDS || start + length > chunk.length) throw new Error(`render thread: bad piece entry at byte ${z}`);
+        // A copy: the slot is written over (Buffer#slice would be a view).
+        this.pieces[id] = Uint8Array.prototype.slice.call(chunk, start, start + length);
+        pos = start + length;
+      } else if (entry === HOLD && z + HOLD_HEADER_BYTES <= chunk.length) {
+        const typeId = view.getUint32(z + 2, true);
+        const length = view.getUint32(z + 6, true);
+        // Room for all of it at once, so that a body continued in later slots stays in one piece.
+        this.store.room(length);
+        pos = this.holdBytes(this.typeOf(typeId), chunk, z + HOLD_HEADER_BYTES, length);
+      } else {
+        throw new Error(`render thread: no entry at byte ${z} of a ${chunk.length}-byte slot`);
       }
-      if (entry !== HOLD || z + HOLD_HEADER_BYTES > chunk.length) throw new Error(`render thread: no entry at byte ${z} of a ${chunk.length}-byte slot`);
-      const typeId = view.getUint32(z + 2, true);
-      const length = view.getUint32(z + 6, true);
-      // Room for all of it at once, so that a body continued in later slots stays in one piece.
-      this.store.room(length);
-      pos = this.holdBytes(this.typeOf(typeId), chunk, z + HOLD_HEADER_BYTES, length);
     }
+  }
+
+  /** The oldest body held, written as JSON. */
+  private writeHeld(out: GrowingPieces): void {
+    if (this.head >= this.queue.length) throw new Error("render thread: a line asks for a body never held");
+    const held = this.queue[this.head]!;
+    this.queue[this.head++] = NO_BODY;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (!writeXdrJson(out, held.type, held.bytes, 0, this.limits)) {
+      throw new Error("render thread: a body checked clean did not write");
+    }
+    this.store.recycle(held.bytes);
+  }
+
+  /** Writes the line entry at `z`; returns where the slot goes on. */
+  private line(chunk: Uint8Array, view: DataView, z: number, out: GrowingPieces, drain: () => void): number {
+    const bad = (): never => {
+      throw new Error(`render thread: line entry cut at byte ${z} of a ${chunk.length}-byte slot`);
+    };
+    if (z + LINE_HEADER_BYTES > chunk.length) bad();
+    const p = this.parts;
+    const flags = chunk[z + 2]!;
+    p.frame = view.getFloat64(z + 3, true);
+    p.time = view.getFloat64(z + 11, true);
+    p.endpointPiece = this.piece(view.getUint32(z + 19, true));
+    p.xid = flags & HAS_XID ? view.getUint32(z + 23, true) : null;
+    p.procedurePiece = this.piece(view.getUint32(z + 27, true));
+    p.peerFrame = flags & HAS_PEER ? view.getFloat64(z + 31, true) : null;
+    p.rtt = flags & HAS_RTT ? view.getFloat64(z + 39, true) : null;
+    p.length = view.getFloat64(z + 47, true);
+    let pos = z + LINE_HEADER_BYTES;
+    p.frames = null;
+    if (flags & HAS_FRAMES) {
+      if (pos + 4 > chunk.length) bad();
+      const n = view.getUint32(pos, true);
+      pos += 4;
+      if (pos + 8 * n > chunk.length) bad();
+      const frames = this.frames;
+      frames.length = n;
+      for (let i = 0; i < n; i++, pos += 8) frames[i] = view.getFloat64(pos, true);
+      p.frames = frames;
+    }
+    p.mismatchLow = null;
+    if (flags & HAS_MISMATCH) {
+      if (pos + 16 > chunk.length) bad();
+      p.mismatchLow = view.getFloat64(pos, true);
+      p.mismatchHigh = view.getFloat64(pos + 8, true);
+      pos += 16;
+    }
+    p.authStat = null;
+    if (flags & HAS_AUTH_STAT) {
+      if (pos + 8 > chunk.length) bad();
+      p.authStat = view.getFloat64(pos, true);
+      pos += 8;
+    }
+    p.issues = null;
+    if (flags & HAS_ISSUES) {
+      if (pos + 4 > chunk.length) bad();
+      const n = view.getUint32(pos, true);
+      pos += 4;
+      if (pos + n > chunk.length) bad();
+      p.issues = chunk.subarray(pos, pos + n);
+      pos += n;
+    }
+    if (pos + 4 > chunk.length) bad();
+    const tailLength = view.getUint32(pos, true);
+    pos += 4;
+    if (pos + tailLength > chunk.length) bad();
+    out.room(jsonLineStartMaxBytes(p));
+    writeJsonLineStart(p, out);
+    this.tail(chunk.subarray(pos, pos + tailLength), out, drain);
+    out.room(2);
+    out.bytes(JSON_LINE_END);
+    out.bytes(NEWLINE);
+    drain();
+    return pos + tailLength;
+  }
+
+  /** A line's -V keys: bytes as they are, with the bodies their write entries ask for. */
+  private tail(tail: Uint8Array, out: GrowingPieces, drain: () => void): void {
+    let pos = 0;
+    while (pos < tail.length) {
+      const z = tail.indexOf(0, pos);
+      const end = z < 0 ? tail.length : z;
+      if (end > pos) {
+        out.room(end - pos);
+        out.raw(tail.subarray(pos, end));
+      }
+      if (z < 0) return;
+      if (tail[z + 1] !== WRITE) throw new Error(`render thread: no write entry at byte ${z} of a line's tail`);
+      this.writeHeld(out);
+      drain();
+      pos = z + 2;
+    }
+  }
+
+  private piece(id: number): Uint8Array {
+    const piece = this.pieces[id];
+    if (piece === undefined) throw new Error(`render thread: piece ${id} used before it was sent`);
+    return piece;
   }
 
   /** Copies what the slot has of a body (`left` bytes still to come) from `start`; returns where the slot goes on. */
@@ -156,6 +291,7 @@ export class HeldBodyRenderer {
 }
 
 const NO_BODY: HeldBody = { type: { kind: "void" }, bytes: new Uint8Array(0) };
+const NEWLINE = Uint8Array.of(0x0a);
 
 /** The render thread once started: its shared memory, the slot being filled, how it ended. */
 interface Ring {
@@ -186,6 +322,12 @@ export class RenderThreadWriter extends LineWriter {
   private ring: Ring | null = null;
   private readonly types = new TypeSender();
   private readonly slotBytes: number;
+  /** The slot being filled, for the numbers of line entries. */
+  private view: DataView = new DataView(new ArrayBuffer(0));
+  /** Pieces sent, by identity, and the piece each number holds now. */
+  private readonly pieceIds = new Map<Uint8Array, number>();
+  private readonly pieceOwners: (Uint8Array | undefined)[] = [];
+  private nextPieceId = 0;
 
   constructor(private readonly limits: Limits, private readonly options: RenderThreadOptions = {}) {
     super(options.outputFd ?? 1);
@@ -225,6 +367,7 @@ export class RenderThreadWriter extends LineWriter {
     });
     this.ring = ring;
     this.buf = ring.views[0]!;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.pos = 0;
   }
 
@@ -288,6 +431,99 @@ export class RenderThreadWriter extends LineWriter {
     }
   }
 
+  /**
+   * Hands over a line as its parts, for the render thread to write (with `tail`, the
+   * -V keys, before the closing brace); false when the thread is not started or the
+   * entry would not fit a slot (the caller writes the line itself then).
+   */
+  jsonLine(p: JsonLineParts, tail: Uint8Array | null): boolean {
+    if (!this.ring) return false;
+    if (this.closed) return true;
+    const tailLength = tail?.length ?? 0;
+    const size = LINE_HEADER_BYTES + (p.frames !== null ? 4 + 8 * p.frames.length : 0) + (p.mismatchLow !== null ? 16 : 0) +
+      (p.authStat !== null ? 8 : 0) + (p.issues !== null ? 4 + p.issues.length : 0) + 4 + tailLength;
+    const pieces = (this.pieceIds.has(p.endpointPiece) ? 0 : PIECE_HEADER_BYTES + p.endpointPiece.length) +
+      (this.pieceIds.has(p.procedurePiece) ? 0 : PIECE_HEADER_BYTES + p.procedurePiece.length);
+    if (size + pieces > this.slotBytes) return false;
+    if (this.pos + size + pieces > this.buf.length) {
+      this.flush();
+      if (this.closed) return true;
+    }
+    const endpointId = this.pieceId(p.endpointPiece);
+    const procedureId = this.pieceId(p.procedurePiece);
+    const buf = this.buf;
+    const view = this.view;
+    const at = this.pos;
+    let flags = 0;
+    if (p.xid !== null) flags |= HAS_XID;
+    if (p.peerFrame !== null) flags |= HAS_PEER;
+    if (p.rtt !== null) flags |= HAS_RTT;
+    if (p.frames !== null) flags |= HAS_FRAMES;
+    if (p.mismatchLow !== null) flags |= HAS_MISMATCH;
+    if (p.authStat !== null) flags |= HAS_AUTH_STAT;
+    if (p.issues !== null) flags |= HAS_ISSUES;
+    buf[at] = 0;
+    buf[at + 1] = LINE;
+    buf[at + 2] = flags;
+    view.setFloat64(at + 3, p.frame, true);
+    view.setFloat64(at + 11, p.time, true);
+    view.setUint32(at + 19, endpointId, true);
+    view.setUint32(at + 23, p.xid ?? 0, true);
+    view.setUint32(at + 27, procedureId, true);
+    view.setFloat64(at + 31, p.peerFrame ?? 0, true);
+    view.setFloat64(at + 39, p.rtt ?? 0, true);
+    view.setFloat64(at + 47, p.length, true);
+    let pos = at + LINE_HEADER_BYTES;
+    if (p.frames !== null) {
+      const frames = p.frames;
+      view.setUint32(pos, frames.length, true);
+      pos += 4;
+      for (let i = 0; i < frames.length; i++, pos += 8) view.setFloat64(pos, frames[i]!, true);
+    }
+    if (p.mismatchLow !== null) {
+      view.setFloat64(pos, p.mismatchLow, true);
+      view.setFloat64(pos + 8, p.mismatchHigh, true);
+      pos += 16;
+    }
+    if (p.authStat !== null) {
+      view.setFloat64(pos, p.authStat, true);
+      pos += 8;
+    }
+    if (p.issues !== null) {
+      view.setUint32(pos, p.issues.length, true);
+      buf.set(p.issues, pos + 4);
+      pos += 4 + p.issues.length;
+    }
+    view.setUint32(pos, tailLength, true);
+    pos += 4;
+    if (tail !== null) {
+      buf.set(tail, pos);
+      pos += tailLength;
+    }
+    this.pos = pos;
+    return true;
+  }
+
+  /** The number of a piece, sent in a piece entry first if the render thread does not hold it (room is the caller's). */
+  private pieceId(piece: Uint8Array): number {
+    const known = this.pieceIds.get(piece);
+    if (known !== undefined) return known;
+    const id = this.nextPieceId;
+    this.nextPieceId = (id + 1) % PIECE_IDS;
+    const old = this.pieceOwners[id];
+    if (old !== undefined) this.pieceIds.delete(old);
+    this.pieceOwners[id] = piece;
+    this.pieceIds.set(piece, id);
+    const at = this.pos;
+    this.buf[at] = 0;
+    this.buf[at + 1] = PIECE;
+    this.view.setUint32(at + 2, id, true);
+    this.view.setUint32(at + 6, piece.length, true);
+    this.buf.set(piece, at + PIECE_HEADER_BYTES);
+    this.pos = at + PIECE_HEADER_BYTES + piece.length;
+    return id;
+  }
+
   /** Everything written: the render thread, if started, is told so; returns once it has written all and ended. */
   async finish(): Promise<void> {
     const ring = this.ring;
@@ -322,6 +558,7 @@ export class RenderThreadWriter extends LineWriter {
       Atomics.wait(control, ring.slot, Atomics.load(control, ring.slot), 250);
     }
     this.buf = ring.views[ring.slot]!;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.pos = 0;
     // The render thread saw the reader go (EPIPE): output ends quietly, as with one thread.
     if (Atomics.load(control, CLOSED) !== 0) this.closed = true;

@@ -562,54 +562,122 @@ const P_LENGTH = enc(',"length":');
 const P_END = enc("}");
 
 export function writeSummaryJsonLine(m: AnalyzedMessage, cache: LineCache, out: BytePieces, tail: Uint8Array | null = null): void {
-  const { msg } = m;
-  const h = msg.header;
-  out.bytes(P_START);
-  out.int(msg.frame);
-  out.bytes(P_TIME);
-  writeRounded9(out, m.time);
-  out.raw(cache.jsonEndpointPiece(msg));
-  if (h) out.int(h.xid);
-  else out.bytes(P_NULL);
-  out.raw(cache.jsonProcedurePiece(msg));
-  const peer = peerFrameOf(msg);
-  if (peer === null) out.bytes(P_NULL);
-  else out.int(peer);
-  const rtt = rttOf(msg);
-  if (rtt === null) {
-    out.bytes(P_RTT_NULL);
-  } else {
-    out.bytes(P_RTT);
-    writeRounded9(out, rtt);
-    out.bytes(P_LENGTH);
-  }
-  out.int(msg.length);
-  if (msg.frames.length > 1) {
-    out.ascii(',"frames":[');
-    for (let i = 0; i < msg.frames.length; i++) {
-      if (i > 0) out.ascii(",");
-      out.int(msg.frames[i]!);
-    }
-    out.ascii("]");
-  }
-  if (h?.kind === "reply" && h.mismatch) {
-    out.ascii(',"mismatch":{"low":');
-    out.int(h.mismatch.low);
-    out.ascii(',"high":');
-    out.int(h.mismatch.high);
-    out.ascii("}");
-  }
-  if (h?.kind === "reply" && h.authStat !== undefined) {
-    out.ascii(',"authStat":');
-    out.int(h.authStat);
-  }
-  if (msg.issues.length || m.bodyIssues.length) {
-    out.ascii(',"issues":');
-    out.raw(cache.issuesJsonBytes(m));
-  }
+  const parts = jsonLineParts(m, cache, sharedParts);
+  writeJsonLineStart(parts, out);
   // Keys written beforehand (`,"args":…,"res":…,"info":…` for -V): room for them is the caller's.
   if (tail !== null) out.raw(tail);
   out.bytes(P_END);
+}
+
+/**
+ * What an NDJSON line is made of, as plain values: the line can be written from them
+ * here or on the render thread (ui/render-ring.ts), which gets them in a binary entry.
+ * One object is filled again for every line.
+ */
+export interface JsonLineParts {
+  frame: number;
+  time: number;
+  /** `,"src":…,"xid":` (LineCache.jsonEndpointPiece). */
+  endpointPiece: Uint8Array;
+  xid: number | null;
+  /** `,"kind":…,"peerFrame":` (LineCache.jsonProcedurePiece). */
+  procedurePiece: Uint8Array;
+  peerFrame: number | null;
+  rtt: number | null;
+  length: number;
+  /** Only when the record spans several frames. */
+  frames: readonly number[] | null;
+  mismatchLow: number | null;
+  mismatchHigh: number;
+  authStat: number | null;
+  /** The `issues` array as JSON bytes, when there are any. */
+  issues: Uint8Array | null;
+}
+
+export function newJsonLineParts(): JsonLineParts {
+  return {
+    frame: 0, time: 0, endpointPiece: NO_BYTES, xid: null, procedurePiece: NO_BYTES, peerFrame: null, rtt: null,
+    length: 0, frames: null, mismatchLow: null, mismatchHigh: 0, authStat: null, issues: null,
+  };
+}
+
+const NO_BYTES = new Uint8Array(0);
+const sharedParts = newJsonLineParts();
+
+/** Fills `parts` with the line of `m` (the cached pieces are made as needed). */
+export function jsonLineParts(m: AnalyzedMessage, cache: LineCache, parts: JsonLineParts): JsonLineParts {
+  const { msg } = m;
+  const h = msg.header;
+  parts.frame = msg.frame;
+  parts.time = m.time;
+  parts.endpointPiece = cache.jsonEndpointPiece(msg);
+  parts.xid = h ? h.xid : null;
+  parts.procedurePiece = cache.jsonProcedurePiece(msg);
+  parts.peerFrame = peerFrameOf(msg);
+  parts.rtt = rttOf(msg);
+  parts.length = msg.length;
+  parts.frames = msg.frames.length > 1 ? msg.frames : null;
+  const reply = h?.kind === "reply" ? h : null;
+  parts.mismatchLow = reply?.mismatch ? reply.mismatch.low : null;
+  parts.mismatchHigh = reply?.mismatch ? reply.mismatch.high : 0;
+  parts.authStat = reply?.authStat ?? null;
+  parts.issues = msg.issues.length || m.bodyIssues.length ? cache.issuesJsonBytes(m) : null;
+  return parts;
+}
+
+/** Writes a line from its parts up to where the -V keys go (the caller writes them and the closing brace). */
+export function writeJsonLineStart(p: JsonLineParts, out: BytePieces): void {
+  out.bytes(P_START);
+  out.int(p.frame);
+  out.bytes(P_TIME);
+  writeRounded9(out, p.time);
+  out.raw(p.endpointPiece);
+  if (p.xid !== null) out.int(p.xid);
+  else out.bytes(P_NULL);
+  out.raw(p.procedurePiece);
+  if (p.peerFrame === null) out.bytes(P_NULL);
+  else out.int(p.peerFrame);
+  if (p.rtt === null) {
+    out.bytes(P_RTT_NULL);
+  } else {
+    out.bytes(P_RTT);
+    writeRounded9(out, p.rtt);
+    out.bytes(P_LENGTH);
+  }
+  out.int(p.length);
+  const frames = p.frames;
+  if (frames !== null) {
+    out.ascii(',"frames":[');
+    for (let i = 0; i < frames.length; i++) {
+      if (i > 0) out.ascii(",");
+      out.int(frames[i]!);
+    }
+    out.ascii("]");
+  }
+  if (p.mismatchLow !== null) {
+    out.ascii(',"mismatch":{"low":');
+    out.int(p.mismatchLow);
+    out.ascii(',"high":');
+    out.int(p.mismatchHigh);
+    out.ascii("}");
+  }
+  if (p.authStat !== null) {
+    out.ascii(',"authStat":');
+    out.int(p.authStat);
+  }
+  if (p.issues !== null) {
+    out.ascii(',"issues":');
+    out.raw(p.issues);
+  }
+}
+
+/** The closing brace of a line. */
+export const JSON_LINE_END = P_END;
+
+/** At most how many bytes writeJsonLineStart writes. */
+export function jsonLineStartMaxBytes(p: JsonLineParts): number {
+  return JSON_LINE_FIXED_BYTES + p.endpointPiece.length + p.procedurePiece.length + (p.frames?.length ?? 0) * 17 +
+    (p.issues?.length ?? 0);
 }
 
 /** 2^22 seconds: below it a double resolves 1 ns, so n/1e9 prints as n's digits (see writeRounded9). */

@@ -1,8 +1,11 @@
 /**
  * `summary --json -V` with its render thread (ui/render-ring.ts) must write exactly
  * the bytes the one-thread run writes: on every sample, with a user's .x, with slots
- * so small that every body and many lines cross from one slot to the next, and on a
- * capture large enough that the thread starts in the middle of the run. A reader that
+ * so small that bodies cross from one slot to the next and some lines do not fit one
+ * (written by the main thread then), and on a capture where the thread starts in the
+ * middle of the run. Line entries (a line's parts, written by the render thread) must
+ * give the line writeSummaryJsonLine gives, also when their pieces' numbers come round
+ * again. A reader that
  * goes away ends output quietly; a render thread that fails is reported, not waited
  * for. writeJsonString's fast path (one native copy, then a byte scan) must write
  * what jsonSafeStringify writes.
@@ -21,6 +24,11 @@ import { jsonSafeStringify } from "../../ui/text-safety.js";
 import { CLI, runCli } from "../hostile/cli-run.js";
 import { bodySampleCaptures, DEMO_SPEC, ROOT } from "../sample-files.js";
 import { rng } from "../specs/xdr-generate.js";
+import { analyzeCapture, detachAnalyzed, type AnalyzedMessage } from "../../ui/analyze.js";
+import { LineBuilder } from "../../ui/line-writer.js";
+import { namesFor } from "../../ui/names.js";
+import { loadRegistry } from "../../ui/spec-loader.js";
+import { jsonLineParts, LineCache, newJsonLineParts, summaryJsonLineMaxBytes, writeSummaryJsonLine } from "../../ui/summary-format.js";
 import type { XdrType } from "../../dissect/xdr-types.js";
 
 const LIBVIRT_SPEC = join(ROOT, "samples", "libvirt", "libvirt-fixture.x");
@@ -31,21 +39,18 @@ function specsFor(file: string): string[] {
   return [];
 }
 
-/** The run on one thread, and the same run with the render thread as the settings say. */
-function bothWays(args: readonly string[], threadEnv: NodeJS.ProcessEnv): void {
-  const alone = runCli(args, { env: { RPCSCOPE_RENDER_THREAD: "off" } });
-  const threaded = runCli(args, { env: threadEnv });
-  expect(threaded.stderr).toBe(alone.stderr);
-  expect(threaded.status).toBe(alone.status);
-  expect(threaded.stdout.length).toBe(alone.stdout.length);
-  expect(threaded.stdout.equals(alone.stdout)).toBe(true);
-}
-
 describe("summary --json -V through the render thread", () => {
   for (const file of bodySampleCaptures()) {
     const name = file.slice(ROOT.length + 1);
-    it(`${name}: the same bytes as on one thread (thread from the first body, 64-byte slots)`, () => {
-      bothWays(["summary", "--json", "-V", ...specsFor(file), file], { RPCSCOPE_RENDER_THREAD: "0", RPCSCOPE_RENDER_SLOT_BYTES: "64" });
+    it(`${name}: the same bytes as on one thread (thread from the first message; 512 KiB and 300-byte slots)`, () => {
+      const args = ["summary", "--json", "-V", ...specsFor(file), file];
+      const alone = runCli(args, { env: { RPCSCOPE_RENDER_THREAD: "off" } });
+      for (const env of [{ RPCSCOPE_RENDER_THREAD: "0" }, { RPCSCOPE_RENDER_THREAD: "0", RPCSCOPE_RENDER_SLOT_BYTES: "300" }]) {
+        const threaded = runCli(args, { env });
+        expect(threaded.stderr).toBe(alone.stderr);
+        expect(threaded.status).toBe(alone.status);
+        expect(threaded.stdout.equals(alone.stdout), JSON.stringify(env)).toBe(true);
+      }
     });
   }
 
@@ -59,7 +64,7 @@ describe("summary --json -V through the render thread", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("a generated NFS capture: the same bytes with the thread started at the first body, after 2 MB of bodies, and with 4 KiB slots", () => {
+  it("a generated NFS capture: the same bytes with the thread started at once, after 2,000 messages, and with 4 KiB slots", () => {
     const args = ["summary", "--json", "-V", capture];
     const alone = runCli(args, { env: { RPCSCOPE_RENDER_THREAD: "off" } });
     expect(alone.status).toBe(0);
@@ -67,9 +72,9 @@ describe("summary --json -V through the render thread", () => {
     for (const env of [
       { RPCSCOPE_RENDER_THREAD: "0" },
       // Started in the middle: lines written before go straight out, the rest through the thread.
-      { RPCSCOPE_RENDER_THREAD: "2000000" },
+      { RPCSCOPE_RENDER_THREAD: "2000" },
       { RPCSCOPE_RENDER_THREAD: "0", RPCSCOPE_RENDER_SLOT_BYTES: "4096" },
-      // The default: this capture is too small to start the thread.
+      // The default: this capture (8,000 messages) is too small to start the thread.
       {},
     ]) {
       const threaded = runCli(args, { env });
@@ -161,6 +166,58 @@ describe("the render thread's slots", () => {
     expect(got).toBe(`a${hex[0]}\nb${hex[1]}\n${hex.slice(2).map((h, i) => `c${i + 2}${h}\n`).join("")}`);
   });
 });
+
+describe("line entries", () => {
+  it("give writeSummaryJsonLine's line for every sample message, pieces sent once and again after their numbers came round", async () => {
+    // Lines with every kind of part (frames, mismatch, authStat, issues), from the samples.
+    const messages: AnalyzedMessage[] = [];
+    const registry = await loadRegistry({ userSpecs: [DEMO_SPEC], defines: new Map() });
+    for (const file of bodySampleCaptures()) {
+      await analyzeCapture({ kind: "file", path: file }, { limits: DEFAULT_LIMITS, registry, decodeBodies: false }, {
+        message(m) {
+          messages.push(detachAnalyzed(m));
+        },
+      });
+    }
+    const cache = new LineCache(namesFor(registry));
+    const expected: string[] = [];
+    for (const m of messages) {
+      const line = new LineBuilder(summaryJsonLineMaxBytes(m, cache) + 16);
+      writeSummaryJsonLine(m, cache, line, TAIL);
+      expected.push(line.text());
+    }
+    // 9,000 made-up endpoint pieces between two passes: more than the numbers there are.
+    const filler = Array.from({ length: 9000 }, (_, i) => Buffer.from(`,"src":"10.0.${i >> 8}.${i & 255}","xid":`, "latin1"));
+    const parts = newJsonLineParts();
+    const got = await throughThread(4096, (w) => {
+      for (const pass of [0, 1]) {
+        for (const m of messages) expect(w.jsonLine(jsonLineParts(m, cache, parts), TAIL)).toBe(true);
+        if (pass === 0) {
+          for (const piece of filler) {
+            parts.endpointPiece = piece;
+            expect(w.jsonLine(parts, null)).toBe(true);
+          }
+        }
+      }
+    });
+    const lines = got.split("\n");
+    expect(lines.length).toBe(2 * messages.length + filler.length + 1);
+    expect(lines.slice(0, messages.length)).toEqual(expected);
+    expect(lines.slice(messages.length + filler.length, -1)).toEqual(expected);
+    expect(lines[messages.length + 8999]).toContain('"src":"10.0.35.39"');
+  });
+
+  it("a line entry larger than a slot is refused (the caller writes the line)", async () => {
+    const parts = newJsonLineParts();
+    parts.frames = Array.from({ length: 100 }, (_, i) => i + 1);
+    await throughThread(512, (w) => {
+      expect(w.jsonLine(parts, null)).toBe(false);
+    });
+  });
+});
+
+/** A -V tail without bodies. */
+const TAIL = Buffer.from(',"info":"x"', "latin1");
 
 describe("the render thread's failures", () => {
   it("a line that asks for a body never handed over fails the thread, and finish() reports it instead of waiting", async () => {
