@@ -32,6 +32,8 @@ export interface ReadFramesOptions {
   onTruncated?(error: CaptureTruncatedError): void;
   /** Read size; default 4 MiB for files. */
   chunkSize?: number;
+  /** Read size of an uncompressed file only (before chunkSize); gzip and stdin reads keep theirs. */
+  fileChunkSize?: number;
 }
 
 const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -105,7 +107,7 @@ async function* fileChunksReused(path: string, options: ReadFramesOptions): Asyn
   try {
     const info = await fh.stat();
     const total = info.isFile() ? info.size : null;
-    const size = options.chunkSize ?? DEFAULT_CHUNK_BYTES;
+    const size = options.fileChunkSize ?? options.chunkSize ?? DEFAULT_CHUNK_BYTES;
     const buffers = [new Uint8Array(size), new Uint8Array(size)];
     let turn = 0;
     let read = 0;

@@ -99,6 +99,8 @@ export interface AnalyzeOptions {
    * for days with flat memory.
    */
   readonly now?: () => { readonly tsSec: number; readonly tsNsec: number };
+  /** Bytes per read of an uncompressed capture file (open-capture's default when not given; gzip and stdin keep theirs). */
+  readonly readChunkBytes?: number;
 }
 
 export interface AnalyzeResult {
@@ -184,6 +186,7 @@ export async function analyzeCapture(
 
   const readOptions = {
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.readChunkBytes ? { fileChunkSize: options.readChunkBytes } : {}),
     onTruncated(err: CaptureError) {
       truncation = err;
     },

@@ -287,6 +287,9 @@ async function summarize(
       ...(directJson ? { callerDecodes: (call: RpcCall, kind: "call" | "reply") => !infoNeedsBody(call, kind) || readsAsFacts(call, kind) } : {}),
       // The JSON line needs the header only: the rest of a long record is not copied.
       ...(fastJson && !opts.verbose ? { recordPrefix: MAX_RPC_HEADER_BYTES } : {}),
+      // Runs that decode bodies read 1 MiB at a time: as fast as 4 MiB there, and 11–16 MB
+      // less memory (measured alternately on the bench capture); header-only runs gain ~5% from 4 MiB.
+      ...(decodeBodies || infoCtx ? { readChunkBytes: 1024 * 1024 } : {}),
     },
     {
       message(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null) {
