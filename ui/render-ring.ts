@@ -121,13 +121,8 @@ export class HeldBodyRenderer {
     let pos = 0;
     if (this.partialType !== null) pos = this.holdBytes(this.partialType, chunk, 0, this.partialLeft);
     while (pos < chunk.length) {
-      const z = chunk.indexOf(0, pos);
-      const end = z < 0 ? chunk.length : z;
-      if (end > pos) {
-        out.room(end - pos);
-        out.raw(chunk.subarray(pos, end));
-        drain();
-      }
+      const z = copyToEntry(chunk, pos, out);
+      drain();
       if (z < 0) return;
       if (z + 2 > chunk.length) throw new Error(`render thread: entry cut at byte ${z} of a ${chunk.length}-byte slot`);
       const entry = chunk[z + 1];
@@ -244,12 +239,7 @@ export class HeldBodyRenderer {
   private tail(tail: Uint8Array, out: GrowingPieces, drain: () => void): void {
     let pos = 0;
     while (pos < tail.length) {
-      const z = tail.indexOf(0, pos);
-      const end = z < 0 ? tail.length : z;
-      if (end > pos) {
-        out.room(end - pos);
-        out.raw(tail.subarray(pos, end));
-      }
+      const z = copyToEntry(tail, pos, out);
       if (z < 0) return;
       if (tail[z + 1] !== WRITE) throw new Error(`render thread: no write entry at byte ${z} of a line's tail`);
       this.writeHeld(out);
@@ -291,6 +281,17 @@ export class HeldBodyRenderer {
 }
 
 const NO_BODY: HeldBody = { type: { kind: "void" }, bytes: new Uint8Array(0) };
+
+/** Copies the bytes from `pos` up to the next entry (its NUL) to `out`; returns where that entry starts, or -1 when none does. */
+function copyToEntry(bytes: Uint8Array, pos: number, out: GrowingPieces): number {
+  const z = bytes.indexOf(0, pos);
+  const end = z < 0 ? bytes.length : z;
+  if (end > pos) {
+    out.room(end - pos);
+    out.raw(bytes.subarray(pos, end));
+  }
+  return z;
+}
 const NEWLINE = Uint8Array.of(0x0a);
 
 /** The render thread once started: its shared memory, the slot being filled, how it ended. */
