@@ -12,7 +12,7 @@
  */
 import type { Limits } from "../capture/limits.js";
 import type { XdrType } from "../dissect/xdr-types.js";
-import { derefType, HARD_MAX_DEPTH, listShape, minWireSize, utf8Text } from "../dissect/xdr/decoder.js";
+import { derefType, fixedShape, HARD_MAX_DEPTH, listShape, minWireSize, utf8Text, type FixedShape } from "../dissect/xdr/decoder.js";
 import { enumNameBytes, keyBytes, writeJsonNumber, writeJsonString } from "./body-json.js";
 import { GrowingPieces } from "./line-writer.js";
 import { jsonSafeString } from "./text-safety.js";
@@ -157,7 +157,7 @@ function compile(t: XdrType): WriteFn {
       const list = listShape(t);
       return list ? compileList(list.struct) : compileOptional(t.of);
     }
-    case "struct": return compileStruct(t.fields);
+    case "struct": return compileStruct(t);
     case "union": return compileUnion(t);
     case "ref": {
       const target = planFor(derefType(t));
@@ -411,15 +411,51 @@ function compileList(struct: Extract<XdrType, { kind: "struct" }>): WriteFn {
   };
 }
 
-function compileStruct(structFields: readonly { readonly name: string; readonly type: XdrType }[]): WriteFn {
-  const fields = fieldPlans(structFields);
+function compileStruct(t: Extract<XdrType, { kind: "struct" }>): WriteFn {
+  const fields = fieldPlans(t.fields);
+  // Found on the first check (a recursive type's shape needs all of it compiled).
+  let whole: FixedShape | null | undefined;
   return (c) => {
+    if (c.checking) {
+      if (whole === undefined) whole = checkableWhole(t);
+      if (whole !== null) return checkWhole(c, whole);
+    }
     if (!c.counted() || c.depth >= c.maxDepth) return false;
     c.depth++;
     const ok = writeFields(c, fields);
     c.depth--;
     return ok;
   };
+}
+
+/**
+ * For checkXdrJson, a struct of one size with no bool inside (fattr3, nfstime3…) is
+ * checked as a whole: its fields, nesting, size and largest fixed array and opaque are
+ * static, and nothing in it depends on the bytes (a bool of 2 would).
+ */
+function checkableWhole(t: XdrType): FixedShape | null {
+  const shape = fixedShape(t);
+  return shape !== null && !holdsBool(t) ? shape : null;
+}
+
+/** Whether a type of one size has a bool in it (called only on those: they have no cycles). */
+function holdsBool(t: XdrType): boolean {
+  const d = derefType(t);
+  switch (d.kind) {
+    case "bool": return true;
+    case "struct": return d.fields.some((f) => holdsBool(f.type));
+    case "array": return holdsBool(d.of);
+    default: return false;
+  }
+}
+
+/** What writing a whole fixed struct would check, at once: every field counted, the deepest nesting, limits, bytes present. */
+function checkWhole(c: Cursor, s: FixedShape): boolean {
+  c.fields += s.fields;
+  if (c.fields > c.maxFields || c.depth + s.nesting > c.maxDepth || s.largestArray > c.maxElements ||
+    s.largestOpaque > c.maxOpaque || c.pos + s.size > c.end) return false;
+  c.pos += s.size;
+  return true;
 }
 
 interface ArmPlan {

@@ -688,7 +688,7 @@ interface SkipPlan {
  * What is static about a type whose encoding has one size: its bytes, the fields it
  * decodes into, its nesting, and the largest fixed array / opaque inside (limits).
  */
-interface FixedShape {
+export interface FixedShape {
   readonly size: number;
   readonly fields: number;
   readonly nesting: number;
@@ -698,7 +698,7 @@ interface FixedShape {
 
 const fixedCache = new WeakMap<XdrType, FixedShape | null>();
 
-function fixedShape(t: XdrType): FixedShape | null {
+export function fixedShape(t: XdrType): FixedShape | null {
   const cached = fixedCache.get(t);
   if (cached !== undefined) return cached;
   fixedCache.set(t, null); // recursion means variable size

@@ -146,3 +146,79 @@ describe("writeXdrJson agrees with decoding", () => {
     expect(tally.declined).toBeGreaterThan(1000);
   });
 });
+
+describe("checkXdrJson says what writeXdrJson does at every limit", () => {
+  // checkXdrJson takes a struct of one size without bools as a whole (its fields, depth,
+  // fixed arrays and opaques at once): each limit swept through the values where a body
+  // goes from accepted to declined.
+  it("on up to 300 bodies of each sample, with every field count, depth and opaque limit that matters", async () => {
+    const registry = await loadRegistry({ userSpecs: [DEMO_SPEC], defines: new Map() });
+    const wrong: string[] = [];
+    let declinedAtLimit = 0;
+    for (const file of bodySampleCaptures()) {
+      if (file.includes("libvirt")) continue;
+      for (const b of (await bodiesOf(file, registry)).slice(0, 300)) {
+        const type = b.reply ? registry.resultTypeOf(b.call) : registry.argumentsTypeOf(b.call);
+        if (!type) continue;
+        const start = b.reply ? b.reply.bodyOffset : b.call.bodyOffset;
+        const sweeps: Limits[] = [];
+        for (let n = 0; n <= 120; n++) sweeps.push({ ...DEFAULT_LIMITS, maxXdrFieldsPerBody: n });
+        for (let n = 0; n <= 12; n++) sweeps.push({ ...DEFAULT_LIMITS, maxXdrDepth: n });
+        for (const n of [0, 1, 3, 4, 7, 8, 11, 12, 15, 16, 31, 32, 64]) sweeps.push({ ...DEFAULT_LIMITS, maxXdrOpaqueBytes: n });
+        for (const n of [0, 1, 2, 3, 4, 8, 16]) sweeps.push({ ...DEFAULT_LIMITS, maxXdrArrayElements: n });
+        for (const limits of sweeps) {
+          const out = new GrowingPieces();
+          const wrote = writeXdrJson(out, type, b.record, start, limits);
+          if (checkXdrJson(type, b.record, start, limits) !== wrote) {
+            wrong.push(`${b.where}: checkXdrJson ${!wrote}, writeXdrJson ${wrote} at ${JSON.stringify(limits)}`);
+          }
+          if (!wrote) declinedAtLimit++;
+        }
+      }
+    }
+    expect(wrong.slice(0, 3)).toEqual([]);
+    expect(declinedAtLimit).toBeGreaterThan(1000);
+  });
+
+  it("on made-up structs of one size (fixed arrays, fixed opaques, nesting, a bool, void), cut and flipped, at every limit", () => {
+    const int: XdrType = { kind: "int" };
+    const inner: XdrType = { kind: "struct", name: "inner", fields: [{ name: "a", type: int }, { name: "v", type: { kind: "void" } }] };
+    const types: XdrType[] = [
+      { kind: "struct", name: "withArray", fields: [{ name: "x", type: int }, { name: "xs", type: { kind: "array", of: int, fixed: 3, max: 3 } }] },
+      { kind: "struct", name: "withOpaque", fields: [{ name: "o", type: { kind: "opaque", fixed: 6, max: 6 } }, { name: "s", type: { kind: "string", fixed: 2, max: 2 } }] },
+      { kind: "struct", name: "nested", fields: [{ name: "i", type: inner }, { name: "j", type: { kind: "array", of: inner, fixed: 2, max: 2 } }] },
+      { kind: "struct", name: "withBool", fields: [{ name: "i", type: inner }, { name: "b", type: { kind: "bool" } }] },
+      { kind: "struct", name: "empty", fields: [{ name: "none", type: { kind: "array", of: int, fixed: 0, max: 0 } }] },
+    ];
+    const random = rng(4506);
+    const wrong: string[] = [];
+    let declined = 0;
+    let accepted = 0;
+    for (const type of types) {
+      for (let round = 0; round < 60; round++) {
+        const words = 1 + Math.floor(random() * 14);
+        const bytes = new Uint8Array(words * 4);
+        for (let i = 0; i < words; i++) new DataView(bytes.buffer).setUint32(4 * i, [0, 1, 2, 0x7fffffff][Math.floor(random() * 4)]!);
+        for (const limits of [
+          DEFAULT_LIMITS,
+          ...[0, 1, 2, 3, 4, 5, 6, 8, 10, 12].map((n) => ({ ...DEFAULT_LIMITS, maxXdrFieldsPerBody: n })),
+          ...[0, 1, 2, 3, 4].map((n) => ({ ...DEFAULT_LIMITS, maxXdrDepth: n })),
+          ...[0, 1, 2, 3, 4].map((n) => ({ ...DEFAULT_LIMITS, maxXdrArrayElements: n })),
+          ...[0, 1, 2, 5, 6, 7].map((n) => ({ ...DEFAULT_LIMITS, maxXdrOpaqueBytes: n })),
+        ]) {
+          const wrote = writeXdrJson(new GrowingPieces(), type, bytes, 0, limits);
+          if (checkXdrJson(type, bytes, 0, limits) !== wrote) wrong.push(`${xdrName(type)} ${Buffer.from(bytes).toString("hex")} at ${JSON.stringify(limits)}: write ${wrote}`);
+          if (wrote) accepted++;
+          else declined++;
+        }
+      }
+    }
+    expect(wrong.slice(0, 3)).toEqual([]);
+    expect(accepted).toBeGreaterThan(100);
+    expect(declined).toBeGreaterThan(100);
+  });
+});
+
+function xdrName(t: XdrType): string {
+  return t.kind === "struct" ? t.name : t.kind;
+}
