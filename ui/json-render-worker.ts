@@ -3,26 +3,39 @@
  * loaded inside the try, so that even a failure to load them is reported to the
  * main thread, which would otherwise wait for slots that are never freed.
  */
-import { writeSync } from "node:fs";
 import { workerData } from "node:worker_threads";
 import type { RenderWorkerData } from "./render-ring.js";
 
 const shared = workerData as RenderWorkerData;
+let finished = false;
+
+/**
+ * Every control word non-zero, the failure flag among them: the main thread stops
+ * waiting for a free slot and reports the failure (render-ring.ts needs no loading for it).
+ */
+function fail(): void {
+  const control = new Int32Array(shared.control);
+  for (let i = 0; i < control.length; i++) {
+    Atomics.store(control, i, -2);
+    Atomics.notify(control, i);
+  }
+}
+
+// An end the catch below does not see (process.exit in some module) must not leave the main thread waiting.
+process.on("exit", () => {
+  if (!finished) fail();
+});
+
 try {
   const { renderSlots } = await import("./render-ring.js");
   renderSlots(shared);
+  finished = true;
   shared.types.close();
+  shared.errors.close();
 } catch (err) {
-  try {
-    writeSync(2, `rpcscope: internal error in the JSON render thread: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  } finally {
-    // Every control word non-zero, the failure flag among them: the main thread stops
-    // waiting for a free slot and reports the failure (render-ring.ts needs no loading for it).
-    const control = new Int32Array(shared.control);
-    for (let i = 0; i < control.length; i++) {
-      Atomics.store(control, i, -2);
-      Atomics.notify(control, i);
-    }
-  }
+  // Said by the main thread, which reports the failure (one message, as an error there would be).
+  shared.errors.postMessage(err instanceof Error ? err.stack ?? err.message : String(err));
+  fail();
+  finished = true;
   process.exitCode = 1;
 }

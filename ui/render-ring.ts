@@ -83,6 +83,8 @@ export interface RenderWorkerData {
   readonly outputFd: number;
   /** Where the type nodes come (WireNodes batches). */
   readonly types: MessagePort;
+  /** Where the thread says why it failed (a string), for the main thread to report. */
+  readonly errors: MessagePort;
 }
 
 function slotViews(shared: RenderWorkerData): Buffer[] {
@@ -298,6 +300,7 @@ const NEWLINE = Uint8Array.of(0x0a);
 interface Ring {
   readonly worker: Worker;
   readonly typePort: MessagePort;
+  readonly errorPort: MessagePort;
   readonly control: Int32Array;
   readonly views: Buffer[];
   slot: number;
@@ -345,6 +348,7 @@ export class RenderThreadWriter extends LineWriter {
     super.flush();
     if (this.closed) return;
     const channel = new MessageChannel();
+    const errors = new MessageChannel();
     const shared: RenderWorkerData = {
       data: new SharedArrayBuffer(RING_SLOTS * this.slotBytes),
       slotBytes: this.slotBytes,
@@ -352,14 +356,15 @@ export class RenderThreadWriter extends LineWriter {
       limits: this.limits,
       outputFd: this.options.outputFd ?? 1,
       types: channel.port2,
+      errors: errors.port2,
     };
     const worker = new Worker(this.options.workerUrl ?? new URL("./json-render-worker.js", import.meta.url), {
-      workerData: shared, transferList: [channel.port2], stdout: false, stderr: false,
+      workerData: shared, transferList: [channel.port2, errors.port2], stdout: false, stderr: false,
       // Its young generation kept small: the thread allocates little, and RSS counts it.
       resourceLimits: { maxYoungGenerationSizeMb: 2 },
     });
     const ring: Ring = {
-      worker, typePort: channel.port1, control: new Int32Array(shared.control), views: slotViews(shared), slot: 0,
+      worker, typePort: channel.port1, errorPort: errors.port1, control: new Int32Array(shared.control), views: slotViews(shared), slot: 0,
       exited: new Promise((resolve) => worker.once("exit", resolve)), failure: null,
     };
     // The thread reports its own errors; one it could not catch ends it all the same.
@@ -443,15 +448,19 @@ export class RenderThreadWriter extends LineWriter {
     const tailLength = tail?.length ?? 0;
     const size = LINE_HEADER_BYTES + (p.frames !== null ? 4 + 8 * p.frames.length : 0) + (p.mismatchLow !== null ? 16 : 0) +
       (p.authStat !== null ? 8 : 0) + (p.issues !== null ? 4 + p.issues.length : 0) + 4 + tailLength;
-    const pieces = (this.pieceIds.has(p.endpointPiece) ? 0 : PIECE_HEADER_BYTES + p.endpointPiece.length) +
-      (this.pieceIds.has(p.procedurePiece) ? 0 : PIECE_HEADER_BYTES + p.procedurePiece.length);
+    const endpointKnown = this.pieceIds.get(p.endpointPiece);
+    const procedureKnown = this.pieceIds.get(p.procedurePiece);
+    const pieces = (endpointKnown === undefined ? PIECE_HEADER_BYTES + p.endpointPiece.length : 0) +
+      (procedureKnown === undefined ? PIECE_HEADER_BYTES + p.procedurePiece.length : 0);
     if (size + pieces > this.slotBytes) return false;
     if (this.pos + size + pieces > this.buf.length) {
       this.flush();
       if (this.closed) return true;
     }
-    const endpointId = this.pieceId(p.endpointPiece);
-    const procedureId = this.pieceId(p.procedurePiece);
+    // A piece sent now never takes the number of the line's other piece (it would
+    // overwrite it on the render thread, or make it be sent again without room for it).
+    const endpointId = endpointKnown ?? this.sendPiece(p.endpointPiece, procedureKnown ?? -1);
+    const procedureId = procedureKnown ?? this.sendPiece(p.procedurePiece, endpointId);
     const buf = this.buf;
     const view = this.view;
     const at = this.pos;
@@ -505,11 +514,10 @@ export class RenderThreadWriter extends LineWriter {
     return true;
   }
 
-  /** The number of a piece, sent in a piece entry first if the render thread does not hold it (room is the caller's). */
-  private pieceId(piece: Uint8Array): number {
-    const known = this.pieceIds.get(piece);
-    if (known !== undefined) return known;
-    const id = this.nextPieceId;
+  /** Sends a piece in a piece entry under the next number but `keep` (room is the caller's); returns its number. */
+  private sendPiece(piece: Uint8Array, keep: number): number {
+    let id = this.nextPieceId;
+    if (id === keep) id = (id + 1) % PIECE_IDS;
     this.nextPieceId = (id + 1) % PIECE_IDS;
     const old = this.pieceOwners[id];
     if (old !== undefined) this.pieceIds.delete(old);
@@ -534,9 +542,7 @@ export class RenderThreadWriter extends LineWriter {
     Atomics.store(ring.control, ring.slot, SLOT_END);
     Atomics.notify(ring.control, ring.slot);
     const code = await ring.exited;
-    if (Atomics.load(ring.control, FAILED) !== 0 || code !== 0) {
-      throw new Error(`the JSON render thread failed${ring.failure ? `: ${ring.failure.message}` : ""}`);
-    }
+    if (Atomics.load(ring.control, FAILED) !== 0 || code !== 0) throw failed(ring);
   }
 
   /** On an error: the render thread stops at once, and does not keep the process alive. */
@@ -547,6 +553,7 @@ export class RenderThreadWriter extends LineWriter {
     for (let i = 0; i < RING_SLOTS; i++) Atomics.notify(ring.control, i);
     ring.worker.unref();
     ring.typePort.close();
+    ring.errorPort.close();
   }
 
   private handOver(ring: Ring, bytes: number): void {
@@ -555,7 +562,7 @@ export class RenderThreadWriter extends LineWriter {
     Atomics.notify(control, ring.slot);
     ring.slot = (ring.slot + 1) % RING_SLOTS;
     while (Atomics.load(control, ring.slot) !== 0) {
-      if (Atomics.load(control, FAILED) !== 0) throw new Error("the JSON render thread failed");
+      if (Atomics.load(control, FAILED) !== 0) throw failed(ring);
       Atomics.wait(control, ring.slot, Atomics.load(control, ring.slot), 250);
     }
     this.buf = ring.views[ring.slot]!;
@@ -564,6 +571,13 @@ export class RenderThreadWriter extends LineWriter {
     // The render thread saw the reader go (EPIPE): output ends quietly, as with one thread.
     if (Atomics.load(control, CLOSED) !== 0) this.closed = true;
   }
+}
+
+/** The render thread's failure as an error of the main thread, with what the thread said of it. */
+function failed(ring: Ring): Error {
+  const said = receiveMessageOnPort(ring.errorPort)?.message;
+  const why = typeof said === "string" ? said : ring.failure?.message;
+  return new Error(`the JSON render thread failed${why ? `: ${why}` : ""}`);
 }
 
 /** Output is flushed to standard output past this many bytes. */

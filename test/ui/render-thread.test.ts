@@ -10,12 +10,14 @@
  * for. writeJsonString's fast path (one native copy, then a byte scan) must write
  * what jsonSafeStringify writes.
  */
-import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../../bench/generate-capture.js";
+import { nfs3Exchange } from "../../bench/nfs-workload.js";
+import { buildIpv4Udp, wrapEthernet } from "../../capture/packet-builder.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import { writeJsonString } from "../../ui/body-json.js";
 import { GrowingPieces } from "../../ui/line-writer.js";
@@ -28,7 +30,10 @@ import { analyzeCapture, detachAnalyzed, type AnalyzedMessage } from "../../ui/a
 import { LineBuilder } from "../../ui/line-writer.js";
 import { namesFor } from "../../ui/names.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
-import { jsonLineParts, LineCache, newJsonLineParts, summaryJsonLineMaxBytes, writeSummaryJsonLine } from "../../ui/summary-format.js";
+import {
+  jsonLineParts, jsonLineStartMaxBytes, LineCache, newJsonLineParts, summaryJsonLineMaxBytes, writeJsonLineStart, writeSummaryJsonLine,
+  type JsonLineParts,
+} from "../../ui/summary-format.js";
 import type { XdrType } from "../../dissect/xdr-types.js";
 
 const LIBVIRT_SPEC = join(ROOT, "samples", "libvirt", "libvirt-fixture.x");
@@ -82,6 +87,37 @@ describe("summary --json -V through the render thread", () => {
       expect(threaded.status).toBe(0);
       expect(threaded.stdout.equals(alone.stdout), JSON.stringify(env)).toBe(true);
     }
+  });
+
+  it("a call held behind more than the held-lines budget is written early at the same line as on one thread", () => {
+    // A GETATTR call, 1,100 READs of 32 KiB over UDP (their lines count twice their bytes:
+    // more than the 64 MiB that may be held), then the call's reply.
+    const frames: Uint8Array[] = [];
+    const udp = (sport: number, dport: number, payload: Uint8Array): void => {
+      frames.push(wrapEthernet(buildIpv4Udp({ src: "127.0.0.1", dst: "127.0.0.1", sport, dport, payload })));
+    };
+    const held = nfs3Exchange("GETATTR", 1, 7, 0, 1_700_000_000, false);
+    udp(800, 2049, held.call);
+    for (let i = 0; i < 1100; i++) {
+      const read = nfs3Exchange("READ", 1000 + i, 10 + (i % 50), 32 * 1024, 1_700_000_000, false);
+      udp(801, 2049, read.call);
+      udp(2049, 801, read.reply);
+    }
+    udp(2049, 800, held.reply);
+    const path = join(dir, "held.pcap");
+    writeFileSync(path, pcapOf(frames));
+    // About 75 MB of output: more than runCli takes.
+    const run = (thread: string) => spawnSync(process.execPath, [CLI, "summary", "--json", "-V", path], {
+      env: { ...process.env, RPCSCOPE_RENDER_THREAD: thread, RPCSCOPE_SPEC_PATH: "" }, maxBuffer: 256 * 1024 * 1024, timeout: 60_000,
+    });
+    const alone = run("off");
+    const threaded = run("0");
+    expect(alone.status).toBe(0);
+    expect(threaded.status).toBe(0);
+    const first = alone.stdout.subarray(0, alone.stdout.indexOf(0x0a)).toString("utf8");
+    // The budget was reached: the call went out before its reply was seen.
+    expect(first).toContain('"peerFrame":null');
+    expect(threaded.stdout.equals(alone.stdout)).toBe(true);
   });
 
   it("a reader that goes away (| head) ends the run quietly, with status 0", async () => {
@@ -207,6 +243,75 @@ describe("line entries", () => {
     expect(lines[messages.length + 8999]).toContain('"src":"10.0.35.39"');
   });
 
+  it("a piece sent never takes the number of the other piece of its line, whichever of the two is new", async () => {
+    // 30,000 lines over small slots: new and known endpoint and procedure pieces in every
+    // combination while the numbers come round several times.
+    const piece = (text: string): Uint8Array => Buffer.from(text, "latin1");
+    const knownEndpoints = [piece(',"src":"a","xid":'), piece(',"src":"b","xid":')];
+    const knownProcedures = [piece(',"kind":"call","p":1,"peerFrame":'), piece(',"kind":"call","p":2,"peerFrame":')];
+    const lines: JsonLineParts[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const p = newJsonLineParts();
+      p.frame = i + 1;
+      p.time = i / 1000;
+      p.length = 100;
+      p.endpointPiece = i % 3 === 0 ? piece(`,"src":"10.${i}","xid":`) : knownEndpoints[i % 2]!;
+      p.procedurePiece = i % 2 === 0 ? piece(`,"kind":"call","p":${i},"peerFrame":`) : knownProcedures[(i >> 1) % 2]!;
+      p.xid = i;
+      lines.push(p);
+    }
+    const expected = lines.map((p) => {
+      const line = new LineBuilder(jsonLineStartMaxBytes(p) + 2);
+      writeJsonLineStart(p, line);
+      line.ascii("}");
+      return line.text();
+    });
+    const got = await throughThread(600, (w) => {
+      for (const p of lines) expect(w.jsonLine(p, null)).toBe(true);
+    });
+    const gotLines = got.split("\n").slice(0, -1);
+    expect(gotLines.length).toBe(expected.length);
+    const wrong = gotLines.flatMap((l, i) => (l === expected[i] ? [] : [`${i}: ${l}`]));
+    expect(wrong.slice(0, 3)).toEqual([]);
+  });
+
+  it("when the numbers come round onto a piece of the line itself, that piece is neither overwritten nor sent again without room", async () => {
+    const piece = (text: string, size: number): Uint8Array => Buffer.from(text.padEnd(size, " "), "latin1");
+    const lineOf = (i: number, endpoint: Uint8Array, procedure: Uint8Array): JsonLineParts => {
+      const p = newJsonLineParts();
+      p.frame = i + 1;
+      p.length = 10;
+      p.endpointPiece = endpoint;
+      p.procedurePiece = procedure;
+      return p;
+    };
+    // Room in a slot for a line and one new 100-byte piece, not two.
+    const slot = 55 + 4 + (10 + 100) + (10 + 100) - 1;
+    const E = piece("E", 20);
+    const P = piece("P", 100);
+    // The first line takes numbers 0 and 1, the next 8,190 lines' new procedures 2 to 8191.
+    const warmUp = (): JsonLineParts[] => [lineOf(0, E, P), ...Array.from({ length: 8190 }, (_, i) => lineOf(i + 1, E, piece(`q${i}`, 20)))];
+    const cases: [string, JsonLineParts[]][] = [
+      // Number 0 comes round while the line's endpoint (known) holds it and its procedure is new.
+      ["known endpoint, new procedure", [...warmUp(), lineOf(8191, E, piece("new", 20)), lineOf(8192, E, P)]],
+      // Number 1 comes round while the line's procedure (known) holds it and its endpoint is new.
+      ["new endpoint, known procedure", [...warmUp(), lineOf(8191, piece("N1", 100), P), lineOf(8192, piece("N2", 100), P)]],
+    ];
+    for (const [name, lines] of cases) {
+      const expected = lines.map((p) => {
+        const line = new LineBuilder(jsonLineStartMaxBytes(p) + 2);
+        writeJsonLineStart(p, line);
+        line.ascii("}");
+        return line.text();
+      });
+      const got = await throughThread(slot, (w) => {
+        for (const p of lines) expect(w.jsonLine(p, null), name).toBe(true);
+      });
+      expect(got.split("\n").slice(-3, -1), name).toEqual(expected.slice(-2));
+      expect(got.split("\n").length - 1, name).toBe(expected.length);
+    }
+  });
+
   it("a line entry larger than a slot is refused (the caller writes the line)", async () => {
     const parts = newJsonLineParts();
     parts.frames = Array.from({ length: 100 }, (_, i) => i + 1);
@@ -215,6 +320,27 @@ describe("line entries", () => {
     });
   });
 });
+
+/** A classic pcap (Ethernet, microseconds) of these frames, 10 µs apart. */
+function pcapOf(frames: readonly Uint8Array[]): Buffer {
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(262144, 16);
+  header.writeUInt32LE(1, 20);
+  parts.push(header);
+  frames.forEach((f, i) => {
+    const rec = Buffer.alloc(16);
+    rec.writeUInt32LE(1_700_000_000, 0);
+    rec.writeUInt32LE(i * 10, 4);
+    rec.writeUInt32LE(f.length, 8);
+    rec.writeUInt32LE(f.length, 12);
+    parts.push(rec, Buffer.from(f));
+  });
+  return Buffer.concat(parts);
+}
 
 /** A -V tail without bodies. */
 const TAIL = Buffer.from(',"info":"x"', "latin1");
@@ -226,6 +352,20 @@ describe("the render thread's failures", () => {
     expect(writer.started).toBe(true);
     writer.raw(WRITE_HELD_BODY);
     await expect(writer.finish()).rejects.toThrow(/render thread failed/);
+  });
+
+  it("a thread that ends by process.exit (not through its catch) still stops the main thread from waiting for a slot", () => {
+    const writer = new RenderThreadWriter(DEFAULT_LIMITS, {
+      slotBytes: 4096,
+      workerUrl: new URL(`file://${join(ROOT, "test", "ui", "fixtures", "render-worker-exits.mjs")}`),
+      outputFd: openSync("/dev/null", "w"),
+    });
+    writer.start();
+    // Far more than the four slots hold: the main thread has to wait for the thread.
+    expect(() => {
+      for (let i = 0; i < 100_000; i++) writer.line("x".repeat(100));
+    }).toThrow(/render thread failed/);
+    writer.abort();
   });
 
   it("holdBody before the thread is started is a programming error, not output", () => {
