@@ -181,6 +181,8 @@ async function summarize(
     bodies.ascii(key);
     writeBodyJson(bodies, field.value);
   };
+  /** Bytes of the body bodiesJson handed to the render thread, if it did. */
+  let heldBytes = 0;
   /** Messages seen before the render thread is started. */
   let messagesSeen = 0;
   const lineParts = newJsonLineParts();
@@ -198,6 +200,7 @@ async function summarize(
       bodies.room(key.length + WRITE_HELD_BODY.length);
       bodies.ascii(key);
       bodies.bytes(WRITE_HELD_BODY);
+      heldBytes = record.length - start;
       return true;
     }
     const mark = bodies.length;
@@ -241,6 +244,7 @@ async function summarize(
   const bodiesJson = (m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null, info: string): JsonWithBodies => {
     // Opaque data doubles as hex; room for that at once spares growing step by step.
     if (!renderThread?.started) bodies.room(m.msg.length * 2 + 256);
+    heldBytes = 0;
     const decoded = writeBodies(m, record, truncatedAt);
     if (info) {
       bodies.room(8);
@@ -305,10 +309,11 @@ async function summarize(
         } else if (infoCtx && h) info = infoCtx.info(m, undecodedReplyStatus(m, record));
         if (fastJson && ordered) {
           const item = bodiesJson(m, record, truncatedAt, info);
-          // Holding the line costs its bodies as JSON (here, or held by the render thread as
-          // bytes): counted as twice the message's bytes (hex doubles bulk data), the same
-          // with or without the thread, so that both write a line early at the same point.
-          ordered.push(m.msg, item, 2 * record.length);
+          // Holding the line costs its bodies as JSON (a view of the chunk they were written
+          // in), or, for a body the render thread holds as bytes, twice its bytes: about its
+          // JSON when bulk data (hex) makes most of it, so that both ways write a line early
+          // at about the same point, and the memory held stays bounded either way.
+          ordered.push(m.msg, item, (item.tail?.length ?? 0) + 2 * heldBytes);
           return;
         }
         if (ordered) {

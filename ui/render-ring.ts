@@ -342,9 +342,15 @@ export class RenderThreadWriter extends LineWriter {
     return this.ring !== null;
   }
 
-  /** From now on output goes through the render thread; what was written so far is written out first. */
+  /** Set when a thread could not be made (no more threads, say): the run stays on one thread. */
+  private unavailable = false;
+
+  /**
+   * From now on output goes through the render thread; what was written so far is
+   * written out first. Without a thread to be had, nothing changes.
+   */
   start(): void {
-    if (this.ring || this.closed) return;
+    if (this.ring || this.closed || this.unavailable) return;
     super.flush();
     if (this.closed) return;
     const channel = new MessageChannel();
@@ -358,11 +364,19 @@ export class RenderThreadWriter extends LineWriter {
       types: channel.port2,
       errors: errors.port2,
     };
-    const worker = new Worker(this.options.workerUrl ?? new URL("./json-render-worker.js", import.meta.url), {
-      workerData: shared, transferList: [channel.port2, errors.port2], stdout: false, stderr: false,
-      // Its young generation kept small: the thread allocates little, and RSS counts it.
-      resourceLimits: { maxYoungGenerationSizeMb: 2 },
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(this.options.workerUrl ?? new URL("./json-render-worker.js", import.meta.url), {
+        workerData: shared, transferList: [channel.port2, errors.port2], stdout: false, stderr: false,
+        // Its young generation kept small: the thread allocates little, and RSS counts it.
+        resourceLimits: { maxYoungGenerationSizeMb: 2 },
+      });
+    } catch {
+      this.unavailable = true;
+      channel.port1.close();
+      errors.port1.close();
+      return;
+    }
     const ring: Ring = {
       worker, typePort: channel.port1, errorPort: errors.port1, control: new Int32Array(shared.control), views: slotViews(shared), slot: 0,
       exited: new Promise((resolve) => worker.once("exit", resolve)), failure: null,

@@ -438,21 +438,30 @@ function checkableWhole(t: XdrType): FixedShape | null {
   return shape !== null && !holdsBool(t) ? shape : null;
 }
 
-/** Whether a type of one size has a bool in it (called only on those: they have no cycles). */
-function holdsBool(t: XdrType): boolean {
+/**
+ * Whether a type of one size has a bool that is written (one in an array of length 0
+ * never is, and such an array may lead back into a cycle: its element is not followed).
+ */
+function holdsBool(t: XdrType, seen = new Set<XdrType>()): boolean {
   const d = derefType(t);
+  if (seen.has(d)) return false;
+  seen.add(d);
   switch (d.kind) {
     case "bool": return true;
-    case "struct": return d.fields.some((f) => holdsBool(f.type));
-    case "array": return holdsBool(d.of);
+    case "struct": return d.fields.some((f) => holdsBool(f.type, seen));
+    case "array": return d.fixed !== 0 && holdsBool(d.of, seen);
     default: return false;
   }
 }
 
-/** What writing a whole fixed struct would check, at once: every field counted, the deepest nesting, limits, bytes present. */
+/**
+ * What writing a whole fixed struct would check, at once: every field counted, the
+ * deepest nesting (each level is checked as depth >= maxDepth, which a limit with a
+ * fraction makes differ from depth + nesting > maxDepth), limits, bytes present.
+ */
 function checkWhole(c: Cursor, s: FixedShape): boolean {
   c.fields += s.fields;
-  if (c.fields > c.maxFields || c.depth + s.nesting > c.maxDepth || s.largestArray > c.maxElements ||
+  if (c.fields > c.maxFields || c.depth + s.nesting - 1 >= c.maxDepth || s.largestArray > c.maxElements ||
     s.largestOpaque > c.maxOpaque || c.pos + s.size > c.end) return false;
   c.pos += s.size;
   return true;

@@ -120,6 +120,65 @@ describe("summary --json -V through the render thread", () => {
     expect(threaded.stdout.equals(alone.stdout)).toBe(true);
   });
 
+  it("the held-lines budget bounds memory, one thread or two, when bodies take far more as JSON than as bytes", () => {
+    // A .x whose element has a 300-character field name: 350 elements take 1.4 KB as
+    // bytes and about 108 KB as JSON. A call waits while 3,000 such bodies go by (about
+    // 320 MB of JSON). On one thread, which holds the JSON, its line must go out early
+    // (peerFrame null) once the budget is spent; the render thread holds the bodies'
+    // bytes (about 4 MB). Either way memory stays far below what holding all of the JSON
+    // would take. (So at the budget's edge the two ways may write a line early at
+    // different points: the README says so.)
+    const spec = join(dir, "wide.x");
+    writeFileSync(spec, `struct welem { int f${"x".repeat(299)}; };\ntypedef welem welems<>;\n` +
+      "program WIDEP { version WIDEV { int PING(welem) = 1; int BULK(welems) = 2; } = 1; } = 0x2000077b;\n");
+    const rpcCall = (xid: number, proc: number, body: Uint8Array): Uint8Array => {
+      const h = Buffer.alloc(40);
+      h.writeUInt32BE(xid, 0);
+      h.writeUInt32BE(2, 8);
+      h.writeUInt32BE(0x2000077b, 12);
+      h.writeUInt32BE(1, 16);
+      h.writeUInt32BE(proc, 20);
+      return Buffer.concat([h, body]);
+    };
+    const rpcReply = (xid: number): Uint8Array => {
+      const h = Buffer.alloc(28);
+      h.writeUInt32BE(xid, 0);
+      h.writeUInt32BE(1, 4);
+      return h;
+    };
+    const frames: Uint8Array[] = [];
+    const udp = (toServer: boolean, port: number, payload: Uint8Array): void => {
+      frames.push(wrapEthernet(buildIpv4Udp({
+        src: toServer ? "127.0.0.1" : "127.0.0.2", dst: toServer ? "127.0.0.2" : "127.0.0.1",
+        sport: toServer ? 800 : port, dport: toServer ? port : 800, payload,
+      })));
+    };
+    udp(true, 6000, rpcCall(1, 1, Buffer.alloc(4)));
+    const bulk = Buffer.alloc(4 + 4 * 350);
+    bulk.writeUInt32BE(350, 0);
+    for (let i = 0; i < 3000; i++) {
+      udp(true, 6001, rpcCall(100 + i, 2, bulk));
+      udp(false, 6001, rpcReply(100 + i));
+    }
+    udp(false, 6000, rpcReply(1));
+    const path = join(dir, "wide.pcap");
+    writeFileSync(path, pcapOf(frames));
+    for (const thread of ["off", "0"]) {
+      const outPath = join(dir, `wide-${thread}.ndjson`);
+      const out = openSync(outPath, "w");
+      const r = spawnSync("/usr/bin/time", ["-f", "maxrss %M", process.execPath, CLI, "summary", "--json", "-V", "--spec", spec, path], {
+        env: { ...process.env, RPCSCOPE_RENDER_THREAD: thread, RPCSCOPE_SPEC_PATH: "" }, stdio: ["ignore", out, "pipe"], timeout: 120_000,
+      });
+      closeSync(out);
+      expect(r.status, r.stderr?.toString()).toBe(0);
+      const rssKb = Number(/maxrss (\d+)/.exec(r.stderr.toString())?.[1]);
+      expect(rssKb, `thread=${thread}`).toBeLessThan(300 * 1024);
+      const head = readFileSync(outPath).subarray(0, 400).toString("latin1");
+      if (thread === "off") expect(head).toContain('"procName":"PING","status":null,"peerFrame":null');
+      rmSync(outPath);
+    }
+  });
+
   it("a reader that goes away (| head) ends the run quietly, with status 0", async () => {
     const child = spawn(process.execPath, [CLI, "summary", "--json", "-V", capture], {
       env: { ...process.env, RPCSCOPE_RENDER_THREAD: "0", RPCSCOPE_SPEC_PATH: "" },
@@ -366,6 +425,26 @@ describe("the render thread's failures", () => {
       for (let i = 0; i < 100_000; i++) writer.line("x".repeat(100));
     }).toThrow(/render thread failed/);
     writer.abort();
+  });
+
+  it("without a thread to be had, the writer stays on one thread and writes everything itself", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rpcscope-nothread-"));
+    const path = join(dir, "out");
+    const fd = openSync(path, "w");
+    try {
+      // A URL a Worker refuses at once, as it would refuse a thread the system will not give.
+      const writer = new RenderThreadWriter(DEFAULT_LIMITS, { workerUrl: new URL("http://127.0.0.1/none.js"), outputFd: fd });
+      writer.line("before");
+      writer.start();
+      expect(writer.started).toBe(false);
+      writer.start();
+      writer.line("after");
+      writer.flush();
+      expect(readFileSync(path, "utf8")).toBe("before\nafter\n");
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("holdBody before the thread is started is a programming error, not output", () => {

@@ -189,6 +189,8 @@ describe("checkXdrJson says what writeXdrJson does at every limit", () => {
       { kind: "struct", name: "nested", fields: [{ name: "i", type: inner }, { name: "j", type: { kind: "array", of: inner, fixed: 2, max: 2 } }] },
       { kind: "struct", name: "withBool", fields: [{ name: "i", type: inner }, { name: "b", type: { kind: "bool" } }] },
       { kind: "struct", name: "empty", fields: [{ name: "none", type: { kind: "array", of: int, fixed: 0, max: 0 } }] },
+      cyclic,
+      wrapsRecursive,
     ];
     const random = rng(4506);
     const wrong: string[] = [];
@@ -202,7 +204,9 @@ describe("checkXdrJson says what writeXdrJson does at every limit", () => {
         for (const limits of [
           DEFAULT_LIMITS,
           ...[0, 1, 2, 3, 4, 5, 6, 8, 10, 12].map((n) => ({ ...DEFAULT_LIMITS, maxXdrFieldsPerBody: n })),
-          ...[0, 1, 2, 3, 4].map((n) => ({ ...DEFAULT_LIMITS, maxXdrDepth: n })),
+          // Limits with a fraction too (--limit takes them): each depth is checked as depth >= maxDepth.
+          ...[0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4].map((n) => ({ ...DEFAULT_LIMITS, maxXdrDepth: n })),
+          ...[2.5, 4.5].map((n) => ({ ...DEFAULT_LIMITS, maxXdrFieldsPerBody: n })),
           ...[0, 1, 2, 3, 4].map((n) => ({ ...DEFAULT_LIMITS, maxXdrArrayElements: n })),
           ...[0, 1, 2, 5, 6, 7].map((n) => ({ ...DEFAULT_LIMITS, maxXdrOpaqueBytes: n })),
         ]) {
@@ -218,6 +222,23 @@ describe("checkXdrJson says what writeXdrJson does at every limit", () => {
     expect(declined).toBeGreaterThan(100);
   });
 });
+
+/** A struct of one size that holds, in an array of length 0, a reference back to itself. */
+const cyclic: XdrType = (() => {
+  const fields: { name: string; type: XdrType }[] = [];
+  const self: XdrType = { kind: "struct", name: "cyclic", fields };
+  fields.push({ name: "none", type: { kind: "array", of: { kind: "ref", name: "cyclic", target: () => self }, fixed: 0, max: 0 } });
+  fields.push({ name: "x", type: { kind: "int" } }, { name: "b", type: { kind: "bool" } });
+  return self;
+})();
+
+/** A struct of one size holding an array of length 0 of a recursive (variable) type. */
+const wrapsRecursive: XdrType = (() => {
+  const fields: { name: string; type: XdrType }[] = [{ name: "v", type: { kind: "int" } }];
+  const tree: XdrType = { kind: "struct", name: "tree", fields };
+  fields.push({ name: "kids", type: { kind: "array", of: { kind: "ref", name: "tree", target: () => tree }, max: 0xffffffff } });
+  return { kind: "struct", name: "wrap", fields: [{ name: "none", type: { kind: "array", of: tree, fixed: 0, max: 0 } }, { name: "x", type: { kind: "int" } }] };
+})();
 
 function xdrName(t: XdrType): string {
   return t.kind === "struct" ? t.name : t.kind;
