@@ -7,6 +7,8 @@ import { workerData } from "node:worker_threads";
 import type { RenderWorkerData } from "./render-ring.js";
 
 const shared = workerData as RenderWorkerData;
+// Running: the main thread no longer gives this thread up for not starting.
+Atomics.store(new Int32Array(shared.control), shared.startedWord, 1);
 let finished = false;
 
 /**

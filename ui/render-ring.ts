@@ -71,7 +71,9 @@ const SLOT_END = -1;
 const CLOSED = RING_SLOTS;
 const FAILED = RING_SLOTS + 1;
 const ABORTED = RING_SLOTS + 2;
-const CONTROL_WORDS = RING_SLOTS + 3;
+/** Set by the thread as soon as it runs (json-render-worker.ts); a thread that never does is given up after a while. */
+const STARTED = RING_SLOTS + 3;
+const CONTROL_WORDS = RING_SLOTS + 4;
 
 /** What the render thread is started with (structured-cloneable). */
 export interface RenderWorkerData {
@@ -85,6 +87,8 @@ export interface RenderWorkerData {
   readonly types: MessagePort;
   /** Where the thread says why it failed (a string), for the main thread to report. */
   readonly errors: MessagePort;
+  /** The control word the thread sets as soon as it runs (STARTED). */
+  readonly startedWord: number;
 }
 
 function slotViews(shared: RenderWorkerData): Buffer[] {
@@ -320,6 +324,11 @@ export interface RenderThreadOptions {
   readonly workerUrl?: URL;
   /** Where all output goes (1, standard output, but in tests). */
   readonly outputFd?: number;
+  /**
+   * How long the main thread waits for a slot from a thread that has not begun to run
+   * (its module failed to load, say: an error the main thread cannot hear while it waits).
+   */
+  readonly startTimeoutMs?: number;
 }
 
 export class RenderThreadWriter extends LineWriter {
@@ -363,6 +372,7 @@ export class RenderThreadWriter extends LineWriter {
       outputFd: this.options.outputFd ?? 1,
       types: channel.port2,
       errors: errors.port2,
+      startedWord: STARTED,
     };
     let worker: Worker;
     try {
@@ -575,9 +585,14 @@ export class RenderThreadWriter extends LineWriter {
     Atomics.store(control, ring.slot, bytes);
     Atomics.notify(control, ring.slot);
     ring.slot = (ring.slot + 1) % RING_SLOTS;
+    let waited = 0;
     while (Atomics.load(control, ring.slot) !== 0) {
       if (Atomics.load(control, FAILED) !== 0) throw failed(ring);
+      if (Atomics.load(control, STARTED) === 0 && waited >= (this.options.startTimeoutMs ?? 30_000)) {
+        throw new Error("the JSON render thread did not start");
+      }
       Atomics.wait(control, ring.slot, Atomics.load(control, ring.slot), 250);
+      waited += 250;
     }
     this.buf = ring.views[ring.slot]!;
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);

@@ -427,6 +427,20 @@ describe("the render thread's failures", () => {
     writer.abort();
   });
 
+  it("a thread whose module does not load is given up when the main thread waits for a slot, not waited for forever", () => {
+    const writer = new RenderThreadWriter(DEFAULT_LIMITS, {
+      slotBytes: 4096,
+      workerUrl: new URL(`file://${join(ROOT, "test", "ui", "fixtures", "render-worker-broken.mjs")}`),
+      outputFd: openSync("/dev/null", "w"),
+      startTimeoutMs: 1000,
+    });
+    writer.start();
+    expect(() => {
+      for (let i = 0; i < 100_000; i++) writer.line("x".repeat(100));
+    }).toThrow(/did not start/);
+    writer.abort();
+  });
+
   it("without a thread to be had, the writer stays on one thread and writes everything itself", () => {
     const dir = mkdtempSync(join(tmpdir(), "rpcscope-nothread-"));
     const path = join(dir, "out");
