@@ -116,6 +116,8 @@ async function main(): Promise<void> {
     ["rpcscope summary --json", node, [CLI, "summary", "--json", file]],
     ["rpcscope stats", node, [CLI, "stats", file]],
     ["rpcscope summary --json -V (bodies)", node, [CLI, "summary", "--json", "-V", file]],
+    // The same without its render thread, to show what the thread gives in the same run.
+    ["rpcscope summary --json -V, one thread", "env", ["RPCSCOPE_RENDER_THREAD=off", node, CLI, "summary", "--json", "-V", file]],
     ["rpcscope summary -V (bodies as text)", node, [CLI, "summary", "-V", file]],
   ];
   if (values.gzip) {
@@ -183,6 +185,7 @@ async function main(): Promise<void> {
   process.stdout.write(`  summary (text) vs tshark -Y rpc:      ${ratio("rpcscope summary", "tshark -Y rpc (text lines)")}\n`);
   process.stdout.write(`  bodies vs tshark -V:                  ${ratio("rpcscope summary --json -V (bodies)", "tshark -V (full decode)")}\n`);
   process.stdout.write(`  bodies as text vs tshark -V:          ${ratio("rpcscope summary -V (bodies as text)", "tshark -V (full decode)")}\n`);
+  process.stdout.write(`  bodies, render thread vs one thread:  ${ratio("rpcscope summary --json -V (bodies)", "rpcscope summary --json -V, one thread")}\n`);
   process.stdout.write("how many times slower than a bare read:\n");
   const floor = results.get("read every frame (floor)");
   const libpcap = results.get("tcpdump -r F -w /dev/null (libpcap)");

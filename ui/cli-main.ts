@@ -73,6 +73,9 @@ Exit status: 0 success, 2 bad usage or unusable input.`;
  */
 const RENDER_THREAD_AFTER_MESSAGES = 20_000;
 
+/** Bytes of the capture file that must still be to read for the render thread to start (see worthAThread). */
+const RENDER_THREAD_MIN_BYTES_LEFT = 256 * 1024 * 1024;
+
 /** Where the decoded tree lines of `summary -V` start. */
 const TREE_INDENT = "          ";
 
@@ -101,7 +104,7 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
     ? new RenderThreadWriter(opts.limits, slotBytes > 0 ? { slotBytes } : {})
     : null;
   try {
-    return await summarize(file, opts, registry, names, renderThread, startAfter);
+    return await summarize(file, opts, registry, names, renderThread, startAfter, /^\d+$/.test(threadSetting));
   } finally {
     renderThread?.abort();
   }
@@ -109,7 +112,7 @@ async function runSummary(file: string, opts: CommonOptions): Promise<number> {
 
 async function summarize(
   file: string, opts: CommonOptions, registry: ProgramRegistry, names: NameLookup, renderThread: RenderThreadWriter | null,
-  startRenderThreadAfter: number,
+  startRenderThreadAfter: number, startRenderThreadForced: boolean,
 ): Promise<number> {
   const out = renderThread ?? new LineWriter(1);
   const filter = opts.filter;
@@ -185,6 +188,14 @@ async function summarize(
   let heldBytes = 0;
   /** Messages seen before the render thread is started. */
   let messagesSeen = 0;
+  /** Bytes of the file still to read (null: not known, as for standard input). */
+  let bytesLeft: number | null = null;
+  /**
+   * The thread costs a fixed 0.1–0.2 s (it starts cold, and the main thread waits for
+   * its first slots), which only a long run pays back: it is started when at least
+   * RENDER_THREAD_MIN_BYTES_LEFT of the file are still to come (or when a test asks).
+   */
+  const worthAThread = (): boolean => startRenderThreadForced || (bytesLeft !== null && bytesLeft >= RENDER_THREAD_MIN_BYTES_LEFT);
   const lineParts = newJsonLineParts();
   /**
    * A body as JSON straight from its bytes: false (nothing written) unless it is
@@ -283,6 +294,7 @@ async function summarize(
     sourceFor(file),
     {
       limits: opts.limits, registry, decodeBodies,
+      ...(renderThread ? { onProgress: (read: number, total: number | null) => { bytesLeft = total === null ? null : total - read; } } : {}),
       ...(infoCtx ? { decodeSome: (call: RpcCall, kind: "call" | "reply") => infoNeedsBody(call, kind) && !readsAsFacts(call, kind) } : {}),
       ...(directJson ? { callerDecodes: (call: RpcCall, kind: "call" | "reply") => !infoNeedsBody(call, kind) || readsAsFacts(call, kind) } : {}),
       // The JSON line needs the header only: the rest of a long record is not copied.
@@ -293,7 +305,7 @@ async function summarize(
     },
     {
       message(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null) {
-        if (renderThread && !renderThread.started && messagesSeen++ >= startRenderThreadAfter) renderThread.start();
+        if (renderThread && !renderThread.started && messagesSeen++ >= startRenderThreadAfter && worthAThread()) renderThread.start();
         // The hot path of `summary --json`: no closure, no string per line.
         if (fastJson && ordered && !opts.verbose) {
           ordered.push(m.msg, m);

@@ -354,14 +354,16 @@ export class RenderThreadWriter extends LineWriter {
   /** Set when a thread could not be made (no more threads, say): the run stays on one thread. */
   private unavailable = false;
 
+  /** A thread made ahead of use (prepare), not written to yet. */
+  private prepared: Ring | null = null;
+
   /**
-   * From now on output goes through the render thread; what was written so far is
-   * written out first. Without a thread to be had, nothing changes.
+   * Makes the thread now, to be used later (start): it loads its modules while the
+   * main thread goes on alone, instead of keeping the main thread waiting for its
+   * first slots then. Unused, it is let go at finish().
    */
-  start(): void {
-    if (this.ring || this.closed || this.unavailable) return;
-    super.flush();
-    if (this.closed) return;
+  prepare(): void {
+    if (this.ring || this.prepared || this.unavailable) return;
     const channel = new MessageChannel();
     const errors = new MessageChannel();
     const shared: RenderWorkerData = {
@@ -395,6 +397,22 @@ export class RenderThreadWriter extends LineWriter {
     worker.on("error", (err) => {
       ring.failure = err instanceof Error ? err : new Error(String(err));
     });
+    this.prepared = ring;
+  }
+
+  /**
+   * From now on output goes through the render thread (made now if prepare() was not
+   * called); what was written so far is written out first. Without a thread to be
+   * had, nothing changes.
+   */
+  start(): void {
+    if (this.ring || this.closed || this.unavailable) return;
+    this.prepare();
+    const ring = this.prepared;
+    if (!ring) return;
+    super.flush();
+    if (this.closed) return;
+    this.prepared = null;
     this.ring = ring;
     this.buf = ring.views[0]!;
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
@@ -561,7 +579,11 @@ export class RenderThreadWriter extends LineWriter {
   async finish(): Promise<void> {
     const ring = this.ring;
     this.flush();
-    if (!ring) return;
+    if (!ring) {
+      // A thread made but never used is let go.
+      this.abort();
+      return;
+    }
     // handOver waited for this slot to be free.
     Atomics.store(ring.control, ring.slot, SLOT_END);
     Atomics.notify(ring.control, ring.slot);
@@ -569,15 +591,16 @@ export class RenderThreadWriter extends LineWriter {
     if (Atomics.load(ring.control, FAILED) !== 0 || code !== 0) throw failed(ring);
   }
 
-  /** On an error: the render thread stops at once, and does not keep the process alive. */
+  /** On an error (or unused): the render thread stops at once, and does not keep the process alive. */
   abort(): void {
-    const ring = this.ring;
-    if (!ring) return;
-    Atomics.store(ring.control, ABORTED, 1);
-    for (let i = 0; i < RING_SLOTS; i++) Atomics.notify(ring.control, i);
-    ring.worker.unref();
-    ring.typePort.close();
-    ring.errorPort.close();
+    for (const ring of [this.ring, this.prepared]) {
+      if (!ring) continue;
+      Atomics.store(ring.control, ABORTED, 1);
+      for (let i = 0; i < RING_SLOTS; i++) Atomics.notify(ring.control, i);
+      ring.worker.unref();
+      ring.typePort.close();
+      ring.errorPort.close();
+    }
   }
 
   private handOver(ring: Ring, bytes: number): void {
