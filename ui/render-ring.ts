@@ -41,9 +41,9 @@ import { GrowingPieces, LineWriter, writeAllTo } from "./line-writer.js";
 import { writeXdrJson } from "./xdr-json.js";
 import { JSON_LINE_END, jsonLineStartMaxBytes, newJsonLineParts, writeJsonLineStart, type JsonLineParts } from "./summary-format.js";
 
-export const RING_SLOTS = 4;
+const RING_SLOTS = 4;
 /** Large enough that a thread's turn at a slot costs little against what is in it. */
-export const DEFAULT_SLOT_BYTES = 512 * 1024;
+const DEFAULT_SLOT_BYTES = 512 * 1024;
 const HOLD = 2;
 const WRITE = 3;
 const LINE = 4;
@@ -103,7 +103,7 @@ interface HeldBody {
 }
 
 /** The render thread's side: slot contents in, output bytes out. */
-export class HeldBodyRenderer {
+class HeldBodyRenderer {
   /** Held bodies, copied out of their slots (XDR bodies are whole words: each starts 4-aligned, as hex wants). */
   private readonly store = new GrowingPieces(256 * 1024);
   private readonly queue: HeldBody[] = [];
@@ -298,6 +298,7 @@ function copyToEntry(bytes: Uint8Array, pos: number, out: GrowingPieces): number
   }
   return z;
 }
+
 const NEWLINE = Uint8Array.of(0x0a);
 
 /** The render thread once started: its shared memory, the slot being filled, how it ended. */
@@ -354,16 +355,24 @@ export class RenderThreadWriter extends LineWriter {
   /** Set when a thread could not be made (no more threads, say): the run stays on one thread. */
   private unavailable = false;
 
-  /** A thread made ahead of use (prepare), not written to yet. */
-  private prepared: Ring | null = null;
-
   /**
-   * Makes the thread now, to be used later (start): it loads its modules while the
-   * main thread goes on alone, instead of keeping the main thread waiting for its
-   * first slots then. Unused, it is let go at finish().
+   * From now on output goes through the render thread; what was written so far is
+   * written out first. Without a thread to be had, nothing changes.
    */
-  prepare(): void {
-    if (this.ring || this.prepared || this.unavailable) return;
+  start(): void {
+    if (this.ring || this.closed || this.unavailable) return;
+    super.flush();
+    if (this.closed) return;
+    const ring = this.makeRing();
+    if (!ring) return;
+    this.ring = ring;
+    this.buf = ring.views[0]!;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.pos = 0;
+  }
+
+  /** The thread and its shared memory; null (and unavailable set) when no thread can be made. */
+  private makeRing(): Ring | null {
     const channel = new MessageChannel();
     const errors = new MessageChannel();
     const shared: RenderWorkerData = {
@@ -387,7 +396,7 @@ export class RenderThreadWriter extends LineWriter {
       this.unavailable = true;
       channel.port1.close();
       errors.port1.close();
-      return;
+      return null;
     }
     const ring: Ring = {
       worker, typePort: channel.port1, errorPort: errors.port1, control: new Int32Array(shared.control), views: slotViews(shared), slot: 0,
@@ -397,26 +406,7 @@ export class RenderThreadWriter extends LineWriter {
     worker.on("error", (err) => {
       ring.failure = err instanceof Error ? err : new Error(String(err));
     });
-    this.prepared = ring;
-  }
-
-  /**
-   * From now on output goes through the render thread (made now if prepare() was not
-   * called); what was written so far is written out first. Without a thread to be
-   * had, nothing changes.
-   */
-  start(): void {
-    if (this.ring || this.closed || this.unavailable) return;
-    this.prepare();
-    const ring = this.prepared;
-    if (!ring) return;
-    super.flush();
-    if (this.closed) return;
-    this.prepared = null;
-    this.ring = ring;
-    this.buf = ring.views[0]!;
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-    this.pos = 0;
+    return ring;
   }
 
   override flush(): void {
@@ -579,11 +569,7 @@ export class RenderThreadWriter extends LineWriter {
   async finish(): Promise<void> {
     const ring = this.ring;
     this.flush();
-    if (!ring) {
-      // A thread made but never used is let go.
-      this.abort();
-      return;
-    }
+    if (!ring) return;
     // handOver waited for this slot to be free.
     Atomics.store(ring.control, ring.slot, SLOT_END);
     Atomics.notify(ring.control, ring.slot);
@@ -591,16 +577,15 @@ export class RenderThreadWriter extends LineWriter {
     if (Atomics.load(ring.control, FAILED) !== 0 || code !== 0) throw failed(ring);
   }
 
-  /** On an error (or unused): the render thread stops at once, and does not keep the process alive. */
+  /** On an error: the render thread stops at once, and does not keep the process alive. */
   abort(): void {
-    for (const ring of [this.ring, this.prepared]) {
-      if (!ring) continue;
-      Atomics.store(ring.control, ABORTED, 1);
-      for (let i = 0; i < RING_SLOTS; i++) Atomics.notify(ring.control, i);
-      ring.worker.unref();
-      ring.typePort.close();
-      ring.errorPort.close();
-    }
+    const ring = this.ring;
+    if (!ring) return;
+    Atomics.store(ring.control, ABORTED, 1);
+    for (let i = 0; i < RING_SLOTS; i++) Atomics.notify(ring.control, i);
+    ring.worker.unref();
+    ring.typePort.close();
+    ring.errorPort.close();
   }
 
   private handOver(ring: Ring, bytes: number): void {

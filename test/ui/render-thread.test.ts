@@ -21,7 +21,7 @@ import { buildIpv4Udp, wrapEthernet } from "../../capture/packet-builder.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import { writeJsonString } from "../../ui/body-json.js";
 import { GrowingPieces } from "../../ui/line-writer.js";
-import { RenderThreadWriter, WRITE_HELD_BODY } from "../../ui/render-ring.js";
+import { RenderThreadWriter, WRITE_HELD_BODY, type RenderThreadOptions } from "../../ui/render-ring.js";
 import { jsonSafeStringify } from "../../ui/text-safety.js";
 import { CLI, runCli } from "../hostile/cli-run.js";
 import { bodySampleCaptures, DEMO_SPEC, ROOT } from "../sample-files.js";
@@ -401,6 +401,24 @@ function pcapOf(frames: readonly Uint8Array[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * Starts a writer on a fixture thread (test/ui/fixtures/NAME) and writes far more than
+ * the four slots hold, so that the main thread has to wait for the thread.
+ */
+function fillSlotsOf(name: string, options: RenderThreadOptions = {}): void {
+  const fd = openSync("/dev/null", "w");
+  const writer = new RenderThreadWriter(DEFAULT_LIMITS, {
+    ...options, slotBytes: 4096, outputFd: fd, workerUrl: new URL(`file://${join(ROOT, "test", "ui", "fixtures", name)}`),
+  });
+  try {
+    writer.start();
+    for (let i = 0; i < 100_000; i++) writer.line("x".repeat(100));
+  } finally {
+    writer.abort();
+    closeSync(fd);
+  }
+}
+
 /** A -V tail without bodies. */
 const TAIL = Buffer.from(',"info":"x"', "latin1");
 
@@ -414,31 +432,11 @@ describe("the render thread's failures", () => {
   });
 
   it("a thread that ends by process.exit (not through its catch) still stops the main thread from waiting for a slot", () => {
-    const writer = new RenderThreadWriter(DEFAULT_LIMITS, {
-      slotBytes: 4096,
-      workerUrl: new URL(`file://${join(ROOT, "test", "ui", "fixtures", "render-worker-exits.mjs")}`),
-      outputFd: openSync("/dev/null", "w"),
-    });
-    writer.start();
-    // Far more than the four slots hold: the main thread has to wait for the thread.
-    expect(() => {
-      for (let i = 0; i < 100_000; i++) writer.line("x".repeat(100));
-    }).toThrow(/render thread failed/);
-    writer.abort();
+    expect(() => fillSlotsOf("render-worker-exits.mjs")).toThrow(/render thread failed/);
   });
 
   it("a thread whose module does not load is given up when the main thread waits for a slot, not waited for forever", () => {
-    const writer = new RenderThreadWriter(DEFAULT_LIMITS, {
-      slotBytes: 4096,
-      workerUrl: new URL(`file://${join(ROOT, "test", "ui", "fixtures", "render-worker-broken.mjs")}`),
-      outputFd: openSync("/dev/null", "w"),
-      startTimeoutMs: 1000,
-    });
-    writer.start();
-    expect(() => {
-      for (let i = 0; i < 100_000; i++) writer.line("x".repeat(100));
-    }).toThrow(/did not start/);
-    writer.abort();
+    expect(() => fillSlotsOf("render-worker-broken.mjs", { startTimeoutMs: 1000 })).toThrow(/did not start/);
   });
 
   it("without a thread to be had, the writer stays on one thread and writes everything itself", () => {
