@@ -17,10 +17,9 @@ let finished = false;
  */
 function fail(): void {
   const control = new Int32Array(shared.control);
-  for (let i = 0; i < control.length; i++) {
-    Atomics.store(control, i, -2);
-    Atomics.notify(control, i);
-  }
+  // Every word first, then the wake-ups: a waiter must find the failure flag set.
+  for (let i = 0; i < control.length; i++) Atomics.store(control, i, -2);
+  for (let i = 0; i < control.length; i++) Atomics.notify(control, i);
 }
 
 // An end the catch below does not see (process.exit in some module) must not leave the main thread waiting.
