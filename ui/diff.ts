@@ -796,6 +796,8 @@ export interface SequenceDifference {
   readonly contextStart: number;
   readonly baseContext: readonly string[];
   readonly newContext: readonly string[];
+  /** Exchanges of a longer inserted (newContext) or removed (baseContext) run left out after its context: at most CONTEXT_RUN are named. */
+  readonly contextOmitted: number;
   /** Field-level diff of `base` against `new` (inserted: all of new's fields; removed: all of base's). */
   readonly fields: readonly FieldChange[];
   readonly fieldsOmitted: number;
@@ -947,6 +949,12 @@ const MAX_SHIFT = 8;
 const RESYNC_WINDOW = 8;
 const CONTEXT_BEFORE = 2;
 const CONTEXT_AFTER = 3;
+/**
+ * Most exchanges of an inserted or removed run named in the context: a conversation
+ * that goes on for 10,000 exchanges more in NEW is one difference, not a line of
+ * 10,000 names (which held 130 MB of them for a capture against one four times longer).
+ */
+const CONTEXT_RUN = MAX_SHIFT + CONTEXT_AFTER;
 
 /** Slot indices of the exchanges the filter kept, in call order. */
 function validSlots(c: Conversation): Int32Array {
@@ -978,7 +986,7 @@ interface PairFindings {
   readonly newCount: number;
   sequence: {
     kind: SequenceDifference["kind"]; count: number; base: Target | null; new: Target | null;
-    contextStart: number; baseContext: string[]; newContext: string[];
+    contextStart: number; baseContext: string[]; newContext: string[]; contextOmitted: number;
   } | null;
   body: { base: Target; new: Target } | null;
 }
@@ -1019,8 +1027,12 @@ function comparePair(b: Conversation, n: Conversation, ids: ProcedureIds, names:
   };
   const record = (kind: SequenceDifference["kind"], count: number, x: number, y: number): void => {
     const start = Math.max(0, Math.min(x, y) - CONTEXT_BEFORE);
-    const baseContext = context(bs, b, start, x + CONTEXT_AFTER + (kind === "removed" ? count : 0));
-    const newContext = context(ns, n, start, y + CONTEXT_AFTER + (kind === "inserted" ? count : 0));
+    // The run and CONTEXT_AFTER exchanges after it, or the first CONTEXT_RUN of a longer run.
+    const run = kind === "replaced" ? 0 : Math.min(count, CONTEXT_RUN);
+    const omitted = kind === "replaced" ? 0 : count - run;
+    const after = omitted > 0 ? 0 : CONTEXT_AFTER;
+    const baseContext = context(bs, b, start, x + after + (kind === "removed" ? run : 0));
+    const newContext = context(ns, n, start, y + after + (kind === "inserted" ? run : 0));
     // Versions are shown only when they differ (NFS v3 NULL against v4 NULL).
     const versions = new Set([...baseContext, ...newContext].map((t) => t.vers));
     const label = (t: { prog: number; vers: number; proc: number }): string =>
@@ -1032,6 +1044,7 @@ function comparePair(b: Conversation, n: Conversation, ids: ProcedureIds, names:
       contextStart: start + 1,
       baseContext: baseContext.map(label),
       newContext: newContext.map(label),
+      contextOmitted: omitted,
     };
   };
   let x = 0;
@@ -1277,7 +1290,7 @@ export async function diffCaptures(base: DiffInput, next: DiffInput, options: Di
         kind: s.kind, count: s.count,
         base: s.base ? exchangeRef(s.base, bf ?? undefined, tripleAt(r.b, s.base), names) : null,
         new: s.new ? exchangeRef(s.new, nf ?? undefined, tripleAt(r.n, s.new), names) : null,
-        contextStart: s.contextStart, baseContext: s.baseContext, newContext: s.newContext,
+        contextStart: s.contextStart, baseContext: s.baseContext, newContext: s.newContext, contextOmitted: s.contextOmitted,
         fields: d.fields, fieldsOmitted: d.omitted,
       };
     }
@@ -1426,9 +1439,12 @@ export function formatDiffText(report: DiffReport, failOn: readonly DiffCategory
         what = `procedures differ: base ${ref(s.base)}, new ${ref(s.new)}`;
       }
       out.push(`    first sequence difference: ${what}`);
-      const ctx = (names: readonly string[]): string => names.map((n, k) => `#${s.contextStart + k} ${n}`).join(", ");
-      out.push(`      base: ${ctx(s.baseContext) || "(none)"}`);
-      out.push(`      new:  ${ctx(s.newContext) || "(none)"}`);
+      const ctx = (names: readonly string[], cut: boolean): string => {
+        const listed = names.map((n, k) => `#${s.contextStart + k} ${n}`).join(", ");
+        return cut && s.contextOmitted > 0 ? `${listed}, … and ${s.contextOmitted} more` : listed;
+      };
+      out.push(`      base: ${ctx(s.baseContext, s.kind === "removed") || "(none)"}`);
+      out.push(`      new:  ${ctx(s.newContext, s.kind === "inserted") || "(none)"}`);
       out.push(...fieldLines(s.fields, s.fieldsOmitted, "      "));
     }
     const b = c.body;

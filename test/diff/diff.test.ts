@@ -4,9 +4,11 @@
  * change one thing. Each comparison must report exactly that change, in the
  * text and the JSON output, with the documented exit status.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { generate } from "../../bench/generate-capture.js";
 import { run } from "../../ui/commands/diff.js";
 import { UsageError } from "../../ui/cli-options.js";
 import { diffCaptures, IgnoreSet, type DiffReport } from "../../ui/diff.js";
@@ -245,6 +247,63 @@ describe("diff: baseline against variant-extra-call (one more CLASSIFY after ADD
       kind: "removed", count: 1, new: null, base: { position: 3, procName: "CLASSIFY", callFrame: 21 },
     });
     expect(back.report.conversations[0]!.sequence!.fields.every((f) => f.change === "removed")).toBe(true);
+  });
+});
+
+describe("diff: a capture against the first part of itself (long runs missing at the end)", () => {
+  // The bench generator's NFS workload over 4 connections, and the same file cut after
+  // its 250th frame: each conversation of the cut one is the start of its whole one.
+  const dir = mkdtempSync(join(tmpdir(), "rpcscope-diff-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const whole = join(dir, "whole.pcap");
+  const part = join(dir, "part.pcap");
+  generate(whole, 400, 4, 11);
+  const bytes = readFileSync(whole);
+  let end = 24;
+  for (let frame = 0; frame < 250; frame++) end += 16 + bytes.readUInt32LE(end + 8);
+  writeFileSync(part, bytes.subarray(0, end));
+
+  it("names the first exchanges of an inserted run, and counts the rest instead of listing them", async () => {
+    const { report } = await diffJson(part, whole);
+    const inserted = report.conversations.filter((c) => c.sequence?.kind === "inserted");
+    expect(inserted.length).toBeGreaterThanOrEqual(3);
+    for (const c of inserted) {
+      const s = c.sequence!;
+      // The rest of the conversation is missing from the cut file: tens of exchanges.
+      expect(s.count).toBe(c.newExchanges - c.baseExchanges);
+      expect(s.count).toBeGreaterThan(11);
+      // Two before the run, then the run's first 11 (MAX_SHIFT + CONTEXT_AFTER); the rest counted.
+      expect(s.newContext).toHaveLength(s.new!.position - s.contextStart + 11);
+      expect(s.contextOmitted).toBe(s.count - 11);
+      expect(s.baseContext).toHaveLength(c.baseExchanges - s.contextStart + 1);
+    }
+    const { text } = await diff(part, whole);
+    const s = inserted[0]!.sequence!;
+    const last = s.contextStart + s.newContext.length - 1;
+    expect(text).toContain(`, #${last} ${s.newContext.at(-1)}, … and ${s.count - 11} more\n`);
+    // Every line short: no line of all the run's names.
+    expect(Math.max(...text.split("\n").map((l) => l.length))).toBeLessThan(400);
+  });
+
+  it("the other way round, a removed run is cut the same way, on the base side", async () => {
+    const { report } = await diffJson(whole, part);
+    const removed = report.conversations.filter((c) => c.sequence?.kind === "removed");
+    expect(removed.length).toBeGreaterThanOrEqual(3);
+    for (const c of removed) {
+      const s = c.sequence!;
+      expect(s.count).toBe(c.baseExchanges - c.newExchanges);
+      expect(s.baseContext).toHaveLength(s.base!.position - s.contextStart + 11);
+      expect(s.contextOmitted).toBe(s.count - 11);
+    }
+    const { text } = await diff(whole, part);
+    expect(text).toMatch(/\n {6}base: #\d+ [^\n]*, … and \d+ more\n {6}new: {2}#/);
+  });
+
+  it("a short run is named whole, with the exchanges after it, and nothing is said to be left out", async () => {
+    const { report } = await diffJson(...SPEC, capture("baseline-1"), capture("variant-extra-call"));
+    expect(report.conversations[0]!.sequence).toMatchObject({ kind: "inserted", count: 1, contextOmitted: 0 });
+    const { text } = await diff(...SPEC, capture("baseline-1"), capture("variant-extra-call"));
+    expect(text).not.toContain("… and");
   });
 });
 
