@@ -342,9 +342,10 @@ function visitReply(h: RpcReply | null, res: DecodedField | null, record: Uint8A
 
 /**
  * Two independent 32-bit hashes (64 bits against collisions) over the shape
- * and the leaf values. Bulk data is mixed a 32-bit word at a time.
+ * and the leaf values. Bulk data is mixed a 32-bit word at a time. (Exported for
+ * its tests.)
  */
-class LeafHasher implements LeafVisitor {
+export class LeafHasher implements LeafVisitor {
   readonly wantsPaths = false;
   a = 0;
   b = 0;
@@ -374,26 +375,58 @@ class LeafHasher implements LeafVisitor {
     this.word(0x10000 + s.length);
   }
 
+  /**
+   * Bulk data (READ and WRITE payloads: most of the bytes of a capture) in two lanes,
+   * even and odd words, each mixed into both hashes: chains half as long, so twice the
+   * speed of one lane, and every word still goes into 64 bits of state.
+   */
   private raw(bytes: Uint8Array): void {
     let a = this.a;
     let b = this.b;
+    let a2 = a ^ 0x9e3779b9;
+    let b2 = b ^ 0x85ebca6b;
     const n = bytes.length;
-    const whole = n & ~3;
+    const words = n >>> 2;
+    const pairs = words & ~1;
     let i = 0;
-    for (; i < whole; i += 4) {
-      const x = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    if (LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0) {
+      // Aligned: whole words at once (the same little-endian words as the byte loop reads).
+      const w32 = new Int32Array(bytes.buffer, bytes.byteOffset, words);
+      for (; i < pairs; i += 2) {
+        const x = w32[i]!;
+        const y = w32[i + 1]!;
+        a = Math.imul(a ^ x, 0x01000193);
+        b = Math.imul(b ^ x, 0x5bd1e995);
+        b ^= b >>> 13;
+        a2 = Math.imul(a2 ^ y, 0x01000193);
+        b2 = Math.imul(b2 ^ y, 0x5bd1e995);
+        b2 ^= b2 >>> 13;
+      }
+    } else {
+      for (; i < pairs; i += 2) {
+        const at = 4 * i;
+        const x = bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
+        const y = bytes[at + 4]! | (bytes[at + 5]! << 8) | (bytes[at + 6]! << 16) | (bytes[at + 7]! << 24);
+        a = Math.imul(a ^ x, 0x01000193);
+        b = Math.imul(b ^ x, 0x5bd1e995);
+        b ^= b >>> 13;
+        a2 = Math.imul(a2 ^ y, 0x01000193);
+        b2 = Math.imul(b2 ^ y, 0x5bd1e995);
+        b2 ^= b2 >>> 13;
+      }
+    }
+    // An odd last word, then the bytes after the last whole word.
+    for (let at = 4 * i; at < n; at += 4) {
+      const x = at + 4 <= n
+        ? bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)
+        : tailWord(bytes, at);
       a = Math.imul(a ^ x, 0x01000193);
       b = Math.imul(b ^ x, 0x5bd1e995);
       b ^= b >>> 13;
     }
-    for (; i < n; i++) {
-      const x = bytes[i]!;
-      a = Math.imul(a ^ x, 0x01000193);
-      b = Math.imul(b ^ x, 0x5bd1e995);
-      b ^= b >>> 13;
-    }
-    this.a = a;
-    this.b = b;
+    this.a = Math.imul(a ^ (a2 >>> 7 | a2 << 25), 0x01000193);
+    const mixed = Math.imul(b ^ (b2 >>> 11 | b2 << 21), 0x5bd1e995);
+    this.b = mixed ^ (mixed >>> 13);
     this.word(n);
   }
 
@@ -429,6 +462,16 @@ class LeafHasher implements LeafVisitor {
     }
   }
 }
+
+/** The last 1–3 bytes of bulk data as a word (the length, mixed in after, tells 00 from nothing). */
+function tailWord(bytes: Uint8Array, at: number): number {
+  let x = 0;
+  for (let k = 0; at + k < bytes.length; k++) x |= bytes[at + k]! << (8 * k);
+  return x;
+}
+
+/** Whether an Int32Array reads the bytes' words as the byte loop assembles them. */
+const LITTLE_ENDIAN = new Uint8Array(Int32Array.of(1).buffer)[0] === 1;
 
 const TEXT_MAX = 120;
 

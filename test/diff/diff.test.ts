@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { generate } from "../../bench/generate-capture.js";
 import { run } from "../../ui/commands/diff.js";
 import { UsageError } from "../../ui/cli-options.js";
-import { diffCaptures, IgnoreSet, type DiffReport } from "../../ui/diff.js";
+import { diffCaptures, IgnoreSet, LeafHasher, type DiffReport } from "../../ui/diff.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import { namesFor } from "../../ui/names.js";
@@ -385,5 +385,54 @@ describe("IgnoreSet", () => {
     expect(() => new IgnoreSet(["a..b"])).toThrow(/dotted path/);
     expect(() => new IgnoreSet(["res."])).toThrow(/dotted path/);
     expect(() => new IgnoreSet(["type:"])).toThrow(/bad type name/);
+  });
+});
+
+describe("LeafHasher: bulk data", () => {
+  const hashOf = (bytes: Uint8Array): string => {
+    const h = new LeafHasher();
+    h.start(0x811c9dc5, 0x9747b28c);
+    h.bytes("args", bytes);
+    return `${h.a >>> 0}:${h.b >>> 0}`;
+  };
+  /** The bytes at `offset` in a larger buffer (records are views at any alignment). */
+  const at = (bytes: Uint8Array, offset: number): Uint8Array => {
+    const big = new Uint8Array(bytes.length + 8);
+    big.set(bytes, offset);
+    return big.subarray(offset, offset + bytes.length);
+  };
+  const sample = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 37 + n) & 0xff);
+
+  it("hashes the same bytes alike whatever their alignment in memory", () => {
+    for (let n = 0; n <= 41; n++) {
+      const bytes = sample(n);
+      const aligned = hashOf(at(bytes, 0));
+      for (const offset of [1, 2, 3, 4, 5]) expect(hashOf(at(bytes, offset)), `${n} bytes at +${offset}`).toBe(aligned);
+    }
+  });
+
+  it("tells apart a change of any one bit, in either lane, in the last odd word or in the tail bytes", () => {
+    for (const n of [1, 3, 4, 7, 8, 12, 13, 16, 31]) {
+      const bytes = sample(n);
+      const seen = new Set([hashOf(bytes)]);
+      for (let i = 0; i < n; i++) {
+        for (let bit = 0; bit < 8; bit++) {
+          const changed = bytes.slice();
+          changed[i] ^= 1 << bit;
+          const h = hashOf(i % 2 === 0 ? changed : at(changed, 1));
+          expect(seen.has(h), `${n} bytes, byte ${i} bit ${bit}`).toBe(false);
+          seen.add(h);
+        }
+      }
+    }
+  });
+
+  it("tells apart lengths, trailing zero bytes included, and words swapped between the lanes", () => {
+    const hashes = new Set<string>();
+    for (let n = 0; n <= 16; n++) hashes.add(hashOf(new Uint8Array(n)));
+    expect(hashes.size).toBe(17);
+    const ab = Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0);
+    const ba = Uint8Array.of(2, 0, 0, 0, 1, 0, 0, 0);
+    expect(hashOf(ab)).not.toBe(hashOf(ba));
   });
 });
