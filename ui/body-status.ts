@@ -106,6 +106,23 @@ export class BodyStatusReader {
     return plan;
   }
 
+  /**
+   * The status enum of a reply's results as its bytes hold it (the value, and its
+   * name when the enum has one), 0 included; null when the results are too short to
+   * hold it; undefined when the results' type has no status at a fixed place (decode
+   * them to know).
+   */
+  status(call: RpcCall, reply: RpcReply, record: Uint8Array): { readonly name: string | undefined; readonly value: number } | null | undefined {
+    const def = this.registry.lookup(call.prog, call.vers, call.proc);
+    if (!def) return undefined;
+    const plan = this.planOf(def);
+    if (!plan) return undefined;
+    const at = reply.bodyOffset + plan.offset;
+    if (at + 4 > record.length) return null;
+    const value = (record[at]! << 24) | (record[at + 1]! << 16) | (record[at + 2]! << 8) | record[at + 3]!;
+    return { name: plan.names.get(value), value };
+  }
+
   /** The body status name when it is an error (not 0), else null. */
   read(call: RpcCall, reply: RpcReply, record: Uint8Array): string | null {
     if (reply.status !== "SUCCESS") return null;

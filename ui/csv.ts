@@ -96,12 +96,14 @@ export function csvMessageCells(
   ];
 }
 
-/** One `summary --csv` row for a message (no line end). Body status needs decoded bodies. */
-export function summaryCsvRow(m: AnalyzedMessage, names: Names): string {
+/**
+ * One `summary --csv` row for a message (no line end). Body status needs decoded
+ * bodies: `m.res`, or the cell as csvBodyStatus made it while the results were there.
+ */
+export function summaryCsvRow(m: AnalyzedMessage, names: Names, bodyStatusCell: string = csvBodyStatus(m)): string {
   const { msg } = m;
   const h = msg.header;
   const triple = callTriple(msg);
-  const bodyStatus = h?.kind === "reply" ? findBodyStatus(m.res) : null;
   const issues: string[] = [];
   for (const i of msg.issues) issues.push(i.code);
   for (const i of m.bodyIssues) if (i.code !== "body-undecoded") issues.push(i.code);
@@ -114,12 +116,23 @@ export function summaryCsvRow(m: AnalyzedMessage, names: Names): string {
     triple ? csvText(names.programName(triple.prog) ?? "") : "",
     triple ? csvText(names.procedureName(triple.prog, triple.vers, triple.proc)) : "",
     h?.kind === "reply" ? csvText(h.status) : "",
-    bodyStatus ? csvText(bodyStatus.name ?? `UNKNOWN(${bodyStatus.value})`) : "",
+    bodyStatusCell,
     csvNumber(peerFrameOf(msg)),
     csvNumber(rttOf(msg), 9),
     csvNumber(msg.length),
     csvText([...new Set(issues)].join(";")),
   ]);
+}
+
+/** The body_status cell of a message (from its decoded results). */
+export function csvBodyStatus(m: AnalyzedMessage): string {
+  const bodyStatus = m.msg.header?.kind === "reply" ? findBodyStatus(m.res) : null;
+  return bodyStatus ? csvBodyStatusCell(bodyStatus.name, bodyStatus.value) : "";
+}
+
+/** The body_status cell of a status enum's value (and name, when the enum has one). */
+export function csvBodyStatusCell(name: string | null | undefined, value: number): string {
+  return csvText(name ?? `UNKNOWN(${value})`);
 }
 
 // ---------------------------------------------------------------------------

@@ -17,6 +17,8 @@ import { loadRegistry } from "../../ui/spec-loader.js";
 import { StatsCollector } from "../../ui/stats.js";
 import { escapeForTerminal } from "../../ui/text-safety.js";
 import type { Exchange } from "../../dissect/rpc-types.js";
+import { runCli } from "../hostile/cli-run.js";
+import { bodySampleCaptures, DEMO_SPEC } from "../sample-files.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
@@ -156,4 +158,32 @@ describe("CSV cells", () => {
       expect(parseCsv(`${line}\n`)).toEqual([expected]);
     }), { numRuns: 2000 });
   });
+});
+
+describe("summary --csv reads bodies from their bytes where it can", () => {
+  // Without a filter, a body that checks clean is not decoded (its status is a word of
+  // its bytes); with one, every body is decoded and its tree kept. `rpc || libvirt`
+  // selects every message, so both ways must write the same rows.
+  const limits = [[], ["--limit", "maxXdrArrayElements=2", "--limit", "maxXdrOpaqueBytes=16"], ["--limit", "maxXdrDepth=3"]];
+  it("writes the rows decoding every body writes, on every sample and with limits that make bodies malformed", () => {
+    let statuses = 0;
+    let bodyIssues = 0;
+    for (const file of bodySampleCaptures()) {
+      for (const extra of limits) {
+        const args = ["summary", "--csv", "--spec", DEMO_SPEC, ...extra, file];
+        const fast = runCli(args);
+        const decoded = runCli([...args.slice(0, 2), "-Y", "rpc || libvirt", ...args.slice(2)]);
+        expect(fast.status, fast.stderr).toBe(0);
+        const text = fast.stdout.toString("utf8");
+        expect(text, `${file} ${extra.join(" ")}`).toBe(decoded.stdout.toString("utf8"));
+        for (const row of parseCsv(text).slice(1)) {
+          if (row[15]) statuses++;
+          if (/malformed|trailing-bytes/.test(row[19] ?? "")) bodyIssues++;
+        }
+      }
+    }
+    // Both ways of the fast path were taken: statuses read from bytes, and bodies decoded for what is wrong with them.
+    expect(statuses).toBeGreaterThan(100);
+    expect(bodyIssues).toBeGreaterThan(10);
+  }, 120_000);
 });
