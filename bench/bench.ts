@@ -119,6 +119,9 @@ async function main(): Promise<void> {
     // The same without its render thread, to show what the thread gives in the same run.
     ["rpcscope summary --json -V, one thread", "env", ["RPCSCOPE_RENDER_THREAD=off", node, CLI, "summary", "--json", "-V", file]],
     ["rpcscope summary -V (bodies as text)", node, [CLI, "summary", "-V", file]],
+    ["rpcscope summary --csv", node, [CLI, "summary", "--csv", file]],
+    // Every body of both files decoded and compared: the capture against itself.
+    ["rpcscope diff F F", node, [CLI, "diff", file, file]],
   ];
   if (values.gzip) {
     const gz = `${file}.gz`;

@@ -565,15 +565,19 @@ class IntVector {
 
 /** Procedure ids shared by both captures, so sequences compare as integers. */
 class ProcedureIds {
-  private readonly ids = new Map<string, number>();
+  /** prog → vers → proc → id: numbers as keys, no string per call. */
+  private readonly ids = new Map<number, Map<number, Map<number, number>>>();
   readonly triples: { prog: number; vers: number; proc: number }[] = [];
   id(prog: number, vers: number, proc: number): number {
-    const key = `${prog}/${vers}/${proc}`;
-    let id = this.ids.get(key);
+    let byVers = this.ids.get(prog);
+    if (!byVers) this.ids.set(prog, byVers = new Map());
+    let byProc = byVers.get(vers);
+    if (!byProc) byVers.set(vers, byProc = new Map());
+    let id = byProc.get(proc);
     if (id === undefined) {
       id = this.triples.length;
       this.triples.push({ prog, vers, proc });
-      this.ids.set(key, id);
+      byProc.set(proc, id);
     }
     return id;
   }
@@ -604,6 +608,8 @@ class ConversationTable {
   private readonly byKey = new Map<string, Conversation>();
   private readonly ordinals = new Map<string, number>();
   private last: Conversation | null = null;
+  /** Per TCP connection, the conversation of its last call: found without making its key. */
+  private readonly byConn = new Map<number, Conversation>();
   /** Calls refused because the table is full. */
   untracked = 0;
 
@@ -613,6 +619,12 @@ class ConversationTable {
     const l = this.last;
     if (l && l.prog === h.prog && l.clientPort === msg.sport && l.serverPort === msg.dport && l.transport === msg.transport &&
         l.client === msg.src && l.server === msg.dst) return l;
+    const c = msg.connId === null ? undefined : this.byConn.get(msg.connId);
+    if (c && c.prog === h.prog && c.clientPort === msg.sport && c.serverPort === msg.dport && c.transport === msg.transport &&
+        c.client === msg.src && c.server === msg.dst) {
+      this.last = c;
+      return c;
+    }
     const key = `${msg.transport} ${msg.src} ${msg.sport} ${msg.dst} ${msg.dport} ${h.prog}`;
     let conv = this.byKey.get(key);
     if (!conv) {
@@ -631,6 +643,11 @@ class ConversationTable {
       this.byKey.set(key, conv);
     }
     this.last = conv;
+    if (msg.connId !== null) {
+      // Connection numbers only grow: forget them all now and then rather than keep every one.
+      if (this.byConn.size >= 65_536) this.byConn.clear();
+      this.byConn.set(msg.connId, conv);
+    }
     return conv;
   }
 }
