@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readFrames } from "../../capture/open-capture.js";
 import type { Frame } from "../../capture/frame.js";
-import { run, tcpSegmentOf, formatForPath } from "../../ui/commands/write.js";
+import { FrameBitmap, run, tcpSegmentOf, formatForPath } from "../../ui/commands/write.js";
 import { UsageError } from "../../ui/cli-options.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -264,5 +264,35 @@ describe("write: helpers", () => {
     expect(tcp).toBeGreaterThan(100);
     expect(tcpSegmentOf(new Uint8Array(0), 1)).toBeNull();
     expect(tcpSegmentOf(new Uint8Array(60), 9999)).toBeNull();
+  });
+});
+
+describe("FrameBitmap (the selected frames, a bit per frame)", () => {
+  it("holds what a Set would, for frames in any order, duplicates and far-apart numbers", () => {
+    const bits = new FrameBitmap();
+    const set = new Set<number>();
+    let x = 7;
+    for (let i = 0; i < 5000; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const frame = i % 3 === 0 ? x % 100 : x % 300_000;
+      bits.add(frame);
+      set.add(frame);
+    }
+    for (const far of [2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 40_000_000]) {
+      bits.add(far);
+      set.add(far);
+    }
+    expect(bits.size).toBe(set.size);
+    for (let f = 0; f < 300_100; f++) expect(bits.has(f), `frame ${f}`).toBe(set.has(f));
+    for (const f of [2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2 ** 32 + 4, 2 ** 32 + 5, 40_000_000, 40_000_001]) {
+      expect(bits.has(f), `frame ${f}`).toBe(set.has(f));
+    }
+    expect(bits.has(-1)).toBe(false);
+    expect(bits.has(2 ** 40)).toBe(false);
+  });
+
+  it("refuses what is not a frame number", () => {
+    const bits = new FrameBitmap();
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 53]) expect(() => bits.add(bad), String(bad)).toThrow(RangeError);
   });
 });
