@@ -106,6 +106,15 @@ export class BodyStatusReader {
     return plan;
   }
 
+  /** The plan of the results' status when the record holds its word; null when it does not; undefined without a plan. */
+  private located(call: RpcCall, reply: RpcReply, record: Uint8Array): StatusPlan | null | undefined {
+    const def = this.registry.lookup(call.prog, call.vers, call.proc);
+    if (!def) return undefined;
+    const plan = this.planOf(def);
+    if (!plan) return undefined;
+    return reply.bodyOffset + plan.offset + 4 > record.length ? null : plan;
+  }
+
   /**
    * The status enum of a reply's results as its bytes hold it (the value, and its
    * name when the enum has one), 0 included; null when the results are too short to
@@ -113,27 +122,24 @@ export class BodyStatusReader {
    * them to know).
    */
   status(call: RpcCall, reply: RpcReply, record: Uint8Array): { readonly name: string | undefined; readonly value: number } | null | undefined {
-    const def = this.registry.lookup(call.prog, call.vers, call.proc);
-    if (!def) return undefined;
-    const plan = this.planOf(def);
-    if (!plan) return undefined;
-    const at = reply.bodyOffset + plan.offset;
-    if (at + 4 > record.length) return null;
-    const value = (record[at]! << 24) | (record[at + 1]! << 16) | (record[at + 2]! << 8) | record[at + 3]!;
+    const plan = this.located(call, reply, record);
+    if (!plan) return plan;
+    const value = wordAt(record, reply.bodyOffset + plan.offset);
     return { name: plan.names.get(value), value };
   }
 
   /** The body status name when it is an error (not 0), else null. */
   read(call: RpcCall, reply: RpcReply, record: Uint8Array): string | null {
     if (reply.status !== "SUCCESS") return null;
-    const def = this.registry.lookup(call.prog, call.vers, call.proc);
-    if (!def) return null;
-    const plan = this.planOf(def);
+    const plan = this.located(call, reply, record);
     if (!plan) return null;
-    const at = reply.bodyOffset + plan.offset;
-    if (at + 4 > record.length) return null;
-    const v = (record[at]! << 24) | (record[at + 1]! << 16) | (record[at + 2]! << 8) | record[at + 3]!;
+    const v = wordAt(record, reply.bodyOffset + plan.offset);
     if (v === 0) return null;
     return plan.names.get(v) ?? `UNKNOWN(${v})`;
   }
+}
+
+/** The signed 32-bit word at `at` (an enum's value). */
+function wordAt(record: Uint8Array, at: number): number {
+  return (record[at]! << 24) | (record[at + 1]! << 16) | (record[at + 2]! << 8) | record[at + 3]!;
 }
