@@ -9,8 +9,9 @@
  * Memory stays bounded by what is summarised, not by the bodies seen:
  *  - per procedure: StatsCollector rows (ui/stats.ts; fixed-size response-time
  *    distribution);
- *  - per conversation: an Int32Array of procedure ids and two 32-bit hashes of
- *    each exchange's decoded call and reply (12 bytes per exchange);
+ *  - per conversation: a procedure id and two 32-bit hashes of each exchange's
+ *    decoded call and reply (12 bytes per exchange), the newest in memory and the
+ *    rest in blocks of a temporary file (ui/diff-columns.ts);
  *  - decoded bodies only for the few exchanges the report shows, fetched by a
  *    second pass over each file that stops as soon as it has them.
  *
@@ -32,6 +33,7 @@ import type { RpcPipeline } from "../dissect/rpc-pipeline.js";
 import type { Auth, Exchange, RpcCall, RpcMessage, RpcReply } from "../dissect/rpc-types.js";
 import { detachDecoded, type DecodedField, type DecodedValue } from "../dissect/xdr-types.js";
 import { analyzeCapture } from "./analyze.js";
+import { ColumnStore, HASH_A, HASH_B, PROC, type Columns, type ColumnStoreOptions } from "./diff-columns.js";
 import { hex } from "./body-format.js";
 import type { CompiledFilter } from "./filter/evaluate.js";
 import { bodyErrorName, type NameLookup } from "./filter/fields.js";
@@ -541,28 +543,6 @@ class LeafCollector implements LeafVisitor {
   }
 }
 
-// ---------------------------------------------------------------------------
-// Growable typed vectors (4 bytes per exchange instead of a JS array slot).
-
-class IntVector {
-  private data = new Int32Array(16);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = v;
-  }
-  get(i: number): number {
-    return this.data[i]!;
-  }
-  set(i: number, v: number): void {
-    this.data[i] = v;
-  }
-}
-
 /** Procedure ids shared by both captures, so sequences compare as integers. */
 class ProcedureIds {
   /** prog → vers → proc → id: numbers as keys, no string per call. */
@@ -597,9 +577,10 @@ interface Conversation {
   readonly server: string;
   readonly serverPort: number;
   readonly prog: number;
-  readonly procs: IntVector;
-  readonly hashA: IntVector;
-  readonly hashB: IntVector;
+  /** Per exchange in call order: procedure id (FILTERED when the filter left it out) and two hashes. */
+  readonly cols: Columns;
+  /** Calls counted by the second pass, which finds the same exchanges at the same positions. */
+  secondPassCalls: number;
 }
 
 /** Conversations of one capture, in order of first appearance (the same in both passes). */
@@ -613,7 +594,7 @@ class ConversationTable {
   /** Calls refused because the table is full. */
   untracked = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number, private readonly store: ColumnStore) {}
 
   forCall(msg: RpcMessage, h: RpcCall): Conversation | null {
     const l = this.last;
@@ -637,7 +618,7 @@ class ConversationTable {
       this.ordinals.set(alignKey, ordinal + 1);
       conv = {
         index: this.list.length, alignKey, ordinal, transport: msg.transport, client: msg.src, clientPort: msg.sport,
-        server: msg.dst, serverPort: msg.dport, prog: h.prog, procs: new IntVector(), hashA: new IntVector(), hashB: new IntVector(),
+        server: msg.dst, serverPort: msg.dport, prog: h.prog, cols: this.store.columns(), secondPassCalls: 0,
       };
       this.list.push(conv);
       this.byKey.set(key, conv);
@@ -677,6 +658,8 @@ export interface DiffOptions {
   readonly maxFieldChanges?: number;
   /** Conversations tracked per capture (default 100,000); exchanges of further ones are not aligned. */
   readonly maxConversations?: number;
+  /** How the per-exchange numbers are kept (tests make blocks small, to have them written and read back). */
+  readonly columns?: ColumnStoreOptions;
   readonly configurePipeline?: (pipeline: RpcPipeline) => void;
 }
 
@@ -704,12 +687,14 @@ interface PendingSlot {
   bodyStatus: string | null;
 }
 
-async function profileCapture(input: DiffInput, options: DiffOptions, ids: ProcedureIds, ignore: IgnoreSet): Promise<Profile> {
+async function profileCapture(
+  input: DiffInput, options: DiffOptions, ids: ProcedureIds, ignore: IgnoreSet, store: ColumnStore,
+): Promise<Profile> {
   const { names } = options;
   const filter = options.filter ?? null;
   const keepBodies = filter?.needsBody ?? false;
   const stats = new StatsCollector({ maxConversations: 0, maxClients: 0 });
-  const table = new ConversationTable(options.maxConversations ?? 100_000);
+  const table = new ConversationTable(options.maxConversations ?? 100_000, store);
   const pending = new Map<Exchange, PendingSlot>();
   const hasher = new LeafHasher();
   const result = await analyzeCapture(
@@ -725,13 +710,11 @@ async function profileCapture(input: DiffInput, options: DiffOptions, ids: Proce
         if (h.kind === "call") {
           if (ex.call !== msg) return; // a retransmission: compared once
           const conv = table.forCall(msg, h);
-          const index = conv ? conv.procs.length : -1;
+          const index = conv ? conv.cols.length : -1;
           if (conv) {
-            conv.procs.push(ids.id(h.prog, h.vers, h.proc));
             hasher.start(0x811c9dc5, 0x9747b28c);
             visitCall(h, m.args, record, ignore, hasher);
-            conv.hashA.push(hasher.a);
-            conv.hashB.push(hasher.b);
+            conv.cols.push(ids.id(h.prog, h.vers, h.proc), hasher.a, hasher.b);
           }
           // Bodies kept for a filter at resolution are copied out of the record.
           pending.set(ex, { conv, index, args: keepBodies && m.args ? detachDecoded(m.args) : null, res: null, bodyStatus: null });
@@ -741,10 +724,10 @@ async function profileCapture(input: DiffInput, options: DiffOptions, ids: Proce
           if (!slot) return;
           const conv = slot.conv;
           if (conv) {
-            hasher.start(conv.hashA.get(slot.index), conv.hashB.get(slot.index));
+            hasher.start(conv.cols.get(slot.index, HASH_A), conv.cols.get(slot.index, HASH_B));
             visitReply(h, m.res, record, ignore, hasher);
-            conv.hashA.set(slot.index, hasher.a);
-            conv.hashB.set(slot.index, hasher.b);
+            conv.cols.set(slot.index, HASH_A, hasher.a);
+            conv.cols.set(slot.index, HASH_B, hasher.b);
           }
           slot.bodyStatus = bodyErrorName(m.res);
           if (keepBodies) slot.res = m.res && detachDecoded(m.res);
@@ -756,14 +739,14 @@ async function profileCapture(input: DiffInput, options: DiffOptions, ids: Proce
           pending.delete(ex);
           const conv = slot.conv;
           if (conv && !ex.reply) {
-            hasher.start(conv.hashA.get(slot.index), conv.hashB.get(slot.index));
+            hasher.start(conv.cols.get(slot.index, HASH_A), conv.cols.get(slot.index, HASH_B));
             visitReply(null, null, null, ignore, hasher);
-            conv.hashA.set(slot.index, hasher.a);
-            conv.hashB.set(slot.index, hasher.b);
+            conv.cols.set(slot.index, HASH_A, hasher.a);
+            conv.cols.set(slot.index, HASH_B, hasher.b);
           }
         }
         if (filter && !filter({ exchange: ex, message: null, args: slot?.args ?? null, res: slot?.res ?? null, names })) {
-          if (slot?.conv) slot.conv.procs.set(slot.index, FILTERED);
+          if (slot?.conv) slot.conv.cols.set(slot.index, PROC, FILTERED);
           return;
         }
         stats.add(ex, names, null, slot?.bodyStatus ?? null);
@@ -1022,19 +1005,29 @@ const CONTEXT_AFTER = 3;
  */
 const CONTEXT_RUN = MAX_SHIFT + CONTEXT_AFTER;
 
-/** Slot indices of the exchanges the filter kept, in call order. */
-function validSlots(c: Conversation): Int32Array {
+/**
+ * Where each exchange the filter kept lies among the conversation's (its slot), by
+ * position; a slot is its position when the filter left none out (no array then: it
+ * would hold 4 bytes per exchange of the conversation).
+ */
+interface ValidSlots {
+  readonly count: number;
+  slot(position: number): number;
+}
+
+function validSlots(c: Conversation): ValidSlots {
   let n = 0;
-  for (let i = 0; i < c.procs.length; i++) if (c.procs.get(i) !== FILTERED) n++;
+  for (let i = 0; i < c.cols.length; i++) if (c.cols.get(i, PROC) !== FILTERED) n++;
+  if (n === c.cols.length) return { count: n, slot: (position) => position };
   const out = new Int32Array(n);
   n = 0;
-  for (let i = 0; i < c.procs.length; i++) if (c.procs.get(i) !== FILTERED) out[n++] = i;
-  return out;
+  for (let i = 0; i < c.cols.length; i++) if (c.cols.get(i, PROC) !== FILTERED) out[n++] = i;
+  return { count: out.length, slot: (position) => out[position]! };
 }
 
 function countValid(c: Conversation): number {
   let n = 0;
-  for (let i = 0; i < c.procs.length; i++) if (c.procs.get(i) !== FILTERED) n++;
+  for (let i = 0; i < c.cols.length; i++) if (c.cols.get(i, PROC) !== FILTERED) n++;
   return n;
 }
 
@@ -1070,13 +1063,16 @@ interface PairFindings {
 function comparePair(b: Conversation, n: Conversation, ids: ProcedureIds, names: NameLookup): PairFindings {
   const bs = validSlots(b);
   const ns = validSlots(n);
-  const B = bs.length;
-  const N = ns.length;
+  const B = bs.count;
+  const N = ns.count;
   const findings: PairFindings = { b, n, baseCount: B, newCount: N, sequence: null, body: null };
-  const bp = (x: number): number => b.procs.get(bs[x]!);
-  const np = (y: number): number => n.procs.get(ns[y]!);
-  const same = (x: number, y: number): boolean =>
-    b.hashA.get(bs[x]!) === n.hashA.get(ns[y]!) && b.hashB.get(bs[x]!) === n.hashB.get(ns[y]!);
+  const bp = (x: number): number => b.cols.get(bs.slot(x), PROC);
+  const np = (y: number): number => n.cols.get(ns.slot(y), PROC);
+  const same = (x: number, y: number): boolean => {
+    const sb = bs.slot(x);
+    const sn = ns.slot(y);
+    return b.cols.get(sb, HASH_A) === n.cols.get(sn, HASH_A) && b.cols.get(sb, HASH_B) === n.cols.get(sn, HASH_B);
+  };
   const linesUp = (x: number, y: number): boolean => {
     for (let k = 0; k < RESYNC_WINDOW; k++) {
       const bEnd = x + k >= B;
@@ -1086,9 +1082,9 @@ function comparePair(b: Conversation, n: Conversation, ids: ProcedureIds, names:
     }
     return true;
   };
-  const context = (slots: Int32Array, c: Conversation, from: number, to: number): { prog: number; vers: number; proc: number }[] => {
+  const context = (slots: ValidSlots, c: Conversation, from: number, to: number): { prog: number; vers: number; proc: number }[] => {
     const out: { prog: number; vers: number; proc: number }[] = [];
-    for (let x = Math.max(0, from); x < Math.min(to, slots.length); x++) out.push(ids.triples[c.procs.get(slots[x]!)]!);
+    for (let x = Math.max(0, from); x < Math.min(to, slots.count); x++) out.push(ids.triples[c.cols.get(slots.slot(x), PROC)]!);
     return out;
   };
   const record = (kind: SequenceDifference["kind"], count: number, x: number, y: number): void => {
@@ -1105,8 +1101,8 @@ function comparePair(b: Conversation, n: Conversation, ids: ProcedureIds, names:
       escapeForTerminal(`${versions.size > 1 ? `v${t.vers} ` : ""}${names.procedureName(t.prog, t.vers, t.proc)}`);
     findings.sequence = {
       kind, count,
-      base: kind === "inserted" || x >= B ? null : { slot: bs[x]!, position: x + 1 },
-      new: kind === "removed" || y >= N ? null : { slot: ns[y]!, position: y + 1 },
+      base: kind === "inserted" || x >= B ? null : { slot: bs.slot(x), position: x + 1 },
+      new: kind === "removed" || y >= N ? null : { slot: ns.slot(y), position: y + 1 },
       contextStart: start + 1,
       baseContext: baseContext.map(label),
       newContext: newContext.map(label),
@@ -1157,7 +1153,7 @@ function comparePair(b: Conversation, n: Conversation, ids: ProcedureIds, names:
       break;
     }
     if (!findings.body && !same(x, y)) {
-      findings.body = { base: { slot: bs[x]!, position: x + 1 }, new: { slot: ns[y]!, position: y + 1 } };
+      findings.body = { base: { slot: bs.slot(x), position: x + 1 }, new: { slot: ns.slot(y), position: y + 1 } };
     }
     if (findings.body && findings.sequence) break;
     x++;
@@ -1189,7 +1185,8 @@ const MAX_LEAVES = 20_000;
 async function fetchExchanges(
   input: DiffInput, options: DiffOptions, ignore: IgnoreSet, wanted: ReadonlyMap<number, ReadonlySet<number>>,
 ): Promise<Map<string, Fetched>> {
-  const table = new ConversationTable(options.maxConversations ?? 100_000);
+  // The same conversations as the first pass found, counting their calls (their numbers are not kept again).
+  const table = new ConversationTable(options.maxConversations ?? 100_000, new ColumnStore());
   const got = new Map<string, Fetched>();
   const pending = new Map<Exchange, Fetched>();
   let remaining = 0;
@@ -1210,8 +1207,7 @@ async function fetchExchanges(
             if (ex.call !== msg) return;
             const conv = table.forCall(msg, h);
             if (!conv) return;
-            const slot = conv.procs.length;
-            conv.procs.push(0);
+            const slot = conv.secondPassCalls++;
             if (!wanted.get(conv.index)?.has(slot)) return;
             const f: Fetched = {
               callFrame: msg.frame, replyFrame: null, xid: h.xid, prog: h.prog, vers: h.vers, proc: h.proc,
@@ -1288,6 +1284,19 @@ function summaryOf(p: Profile): CaptureSummary {
 
 /** Compares two captures (two passes over each file at most). Throws what analyzeCapture throws. */
 export async function diffCaptures(base: DiffInput, next: DiffInput, options: DiffOptions): Promise<DiffReport> {
+  const baseStore = new ColumnStore(options.columns);
+  const nextStore = new ColumnStore(options.columns);
+  try {
+    return await diffWithStores(base, next, options, baseStore, nextStore);
+  } finally {
+    baseStore.close();
+    nextStore.close();
+  }
+}
+
+async function diffWithStores(
+  base: DiffInput, next: DiffInput, options: DiffOptions, baseStore: ColumnStore, nextStore: ColumnStore,
+): Promise<DiffReport> {
   const ignorePatterns = options.ignore ?? DEFAULT_IGNORES;
   const ignore = new IgnoreSet(ignorePatterns);
   const ratio = options.latencyRatio ?? 1.5;
@@ -1295,8 +1304,8 @@ export async function diffCaptures(base: DiffInput, next: DiffInput, options: Di
   const maxFields = options.maxFieldChanges ?? 50;
   const { names } = options;
   const ids = new ProcedureIds();
-  const bp = await profileCapture(base, options, ids, ignore);
-  const np = await profileCapture(next, options, ids, ignore);
+  const bp = await profileCapture(base, options, ids, ignore, baseStore);
+  const np = await profileCapture(next, options, ids, ignore, nextStore);
 
   const { procedures, errors, latency } = compareProcedures(bp.stats, np.stats, names, ratio, floor);
 
@@ -1343,7 +1352,7 @@ export async function diffCaptures(base: DiffInput, next: DiffInput, options: Di
     const fb = (t: Target | null): Fetched | null => (t && r.b ? baseGot.get(`${r.b.index}:${t.slot}`) ?? null : null);
     const fn = (t: Target | null): Fetched | null => (t && r.n ? newGot.get(`${r.n.index}:${t.slot}`) ?? null : null);
     const tripleAt = (c: Conversation | null, t: Target | null): { prog: number; vers: number; proc: number } =>
-      (c && t ? ids.triples[c.procs.get(t.slot)] : undefined) ?? { prog: any.prog, vers: 0, proc: 0 };
+      (c && t ? ids.triples[c.cols.get(t.slot, PROC)] : undefined) ?? { prog: any.prog, vers: 0, proc: 0 };
     let sequence: SequenceDifference | null = null;
     let body: BodyDifference | null = null;
     const f = r.findings;

@@ -324,6 +324,44 @@ describe("diff: different protocols (NFSv3 against NFSv4)", () => {
   });
 });
 
+describe("diff: the per-exchange numbers written to disk and read back", () => {
+  // Blocks of 2 entries and a 64-byte budget for the tails: nearly every entry is written
+  // to the file, changed there when its reply comes, and read back for the alignment.
+  // The reports must be those of the default (everything in memory on captures this size).
+  const small = { blockEntries: 2, tailBudgetBytes: 64 };
+  const dir = mkdtempSync(join(tmpdir(), "rpcscope-diff-cols-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const whole = join(dir, "whole.pcap");
+  const part = join(dir, "part.pcap");
+  generate(whole, 600, 3, 5);
+  const bytes = readFileSync(whole);
+  let end = 24;
+  for (let frame = 0; frame < 700; frame++) end += 16 + bytes.readUInt32LE(end + 8);
+  writeFileSync(part, bytes.subarray(0, end));
+  const input = (path: string) => ({ label: path, source: { kind: "file" as const, path } });
+
+  it("gives the same report as with everything in memory, for samples, a cut capture and a filter", async () => {
+    const registry = await loadRegistry({ userSpecs: [join(DEMO, "demo.x")], defines: new Map() });
+    const names = namesFor(registry);
+    const { compileFilter } = await import("../../ui/filter/evaluate.js");
+    const pairs: [string, string][] = [
+      [capture("baseline-1"), capture("variant-extra-call")], [capture("variant-extra-call"), capture("baseline-1")],
+      [capture("baseline-1"), capture("variant-error")], [part, whole], [whole, part], [whole, whole],
+    ];
+    let differences = 0;
+    for (const [a, b] of pairs) {
+      for (const filter of [null, compileFilter("proc != GETATTR && proc != STORE")]) {
+        const options = { limits: DEFAULT_LIMITS, registry, names, filter };
+        const inMemory = await diffCaptures(input(a), input(b), options);
+        const onDisk = await diffCaptures(input(a), input(b), { ...options, columns: small });
+        expect(onDisk, `${a} ${b} ${filter?.source ?? ""}`).toEqual(inMemory);
+        differences += inMemory.conversations.length;
+      }
+    }
+    expect(differences).toBeGreaterThan(10);
+  });
+});
+
 describe("diff: the conversation limit", () => {
   it("still counts statuses of exchanges beyond it, but does not align them", async () => {
     const registry = await loadRegistry({ userSpecs: [join(DEMO, "demo.x")], defines: new Map() });
