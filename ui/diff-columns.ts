@@ -11,6 +11,10 @@
  * forward, stepping back a little at times), and an entry may be changed after its
  * block was written (a reply's hash, a filter's verdict), which writes those 4 bytes
  * in the file.
+ *
+ * Where no temporary file can be made or written (no writable TMPDIR, a full disk),
+ * blocks from then on stay in memory, as everything did before, and `onFallback` is
+ * told why once.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,8 +34,13 @@ const CACHED_BLOCKS = 8;
 export interface ColumnStoreOptions {
   /** Entries per block written (the most a tail holds); tests make it small. */
   readonly blockEntries?: number;
-  /** Bytes all tails may hold together before every tail is written out. */
+  /**
+   * Bytes tails may hold together beyond their first size before every grown tail is
+   * written out (a conversation's first tail is its own small, fixed cost).
+   */
   readonly tailBudgetBytes?: number;
+  /** Told once why blocks stay in memory (no temporary file could be made or written). */
+  readonly onFallback?: (reason: string) => void;
 }
 
 export class ColumnStore {
@@ -42,8 +51,11 @@ export class ColumnStore {
   private readonly tailBudgetBytes: number;
   private fd: number | null = null;
   private fileEnd = 0;
-  /** Bytes held by tails now. */
-  tailBytes = 0;
+  /** Bytes held by tails beyond their first size now. */
+  grownBytes = 0;
+  /** Blocks kept in memory once the file failed (their offsets are -1, -2, …). */
+  private memoryBlocks: Int32Array[] | null = null;
+  private readonly onFallback: ((reason: string) => void) | undefined;
   private readonly all: Columns[] = [];
   /** Blocks read back, by blockKey (oldest first: a Map keeps insertion order). */
   private readonly cache = new Map<number, Int32Array>();
@@ -56,13 +68,13 @@ export class ColumnStore {
     this.blockEntries = Math.max(2, Math.floor(options.blockEntries ?? 1024));
     this.firstTailEntries = Math.min(FIRST_TAIL_ENTRIES, this.blockEntries);
     this.tailBudgetBytes = Math.max(0, options.tailBudgetBytes ?? 8 * 1024 * 1024);
+    this.onFallback = options.onFallback;
   }
 
   /** Columns for one more conversation. */
   columns(): Columns {
     const c = new Columns(this, this.all.length);
     this.all.push(c);
-    this.tailBytes += c.tailCapacityBytes;
     return c;
   }
 
@@ -80,25 +92,39 @@ export class ColumnStore {
     this.lastData = null;
   }
 
-  /** @internal A tail grew: past the budget, every tail is written out and starts small again. */
+  /**
+   * @internal A tail grew: past the budget, every grown tail is written out and starts
+   * small again (the budget then holds again: only growth counts against it).
+   */
   grew(bytes: number): void {
-    this.tailBytes += bytes;
-    if (this.tailBytes <= this.tailBudgetBytes) return;
-    for (const c of this.all) c.flush(true);
+    this.grownBytes += bytes;
+    if (this.grownBytes <= this.tailBudgetBytes) return;
+    for (const c of this.all) if (c.grown) c.flush(true);
   }
 
-  /** @internal Appends a block's entries; returns where they lie in the file. */
+  /** @internal Appends a block's entries; returns where they lie: a file offset, or -1, -2… for a block kept in memory. */
   append(entries: Int32Array): number {
-    const fd = this.file();
-    const at = this.fileEnd;
-    const bytes = new Uint8Array(entries.buffer, entries.byteOffset, entries.byteLength);
-    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, at + done);
-    this.fileEnd += bytes.length;
-    return at;
+    if (this.memoryBlocks === null) {
+      try {
+        const fd = this.file();
+        const at = this.fileEnd;
+        const bytes = new Uint8Array(entries.buffer, entries.byteOffset, entries.byteLength);
+        for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, at + done);
+        this.fileEnd += bytes.length;
+        return at;
+      } catch (err) {
+        // What was written stays readable; from now on blocks stay in memory.
+        this.memoryBlocks = [];
+        this.onFallback?.(err instanceof Error ? err.message : String(err));
+      }
+    }
+    this.memoryBlocks.push(entries.slice());
+    return -this.memoryBlocks.length;
   }
 
   /** @internal A block's entries, from the cache or read back. */
   block(columns: Columns, index: number, offset: number, entries: number): Int32Array {
+    if (offset < 0) return this.memoryBlocks![-offset - 1]!;
     const key = blockKey(columns, index);
     if (key === this.lastKey) return this.lastData!;
     const cached = this.cache.get(key);
@@ -136,10 +162,15 @@ export class ColumnStore {
   }
 
   /** @internal Changes one number of a written block (and of its cached copy). */
-  rewrite(columns: Columns, index: number, filePosition: number, slot: number, value: number): void {
+  rewrite(columns: Columns, index: number, offset: number, slot: number, value: number): void {
+    if (offset < 0) {
+      this.memoryBlocks![-offset - 1]![slot] = value;
+      return;
+    }
     this.word[0] = value;
     const bytes = new Uint8Array(this.word.buffer);
-    for (let done = 0; done < 4;) done += writeSync(this.file(), bytes, done, 4 - done, filePosition + done);
+    const position = offset + slot * 4;
+    for (let done = 0; done < 4;) done += writeSync(this.file(), bytes, done, 4 - done, position + done);
     // The last block asked for is in the cache, or was evicted since: update both.
     const key = blockKey(columns, index);
     const cached = this.cache.get(key);
@@ -151,9 +182,12 @@ export class ColumnStore {
     if (this.fd === null) {
       const dir = mkdtempSync(join(tmpdir(), "rpcscope-diff-"));
       const path = join(dir, "columns.bin");
-      this.fd = openSync(path, "w+");
-      unlinkSync(path);
-      rmdirSync(dir);
+      try {
+        this.fd = openSync(path, "w+");
+        unlinkSync(path);
+      } finally {
+        rmdirSync(dir);
+      }
     }
     return this.fd;
   }
@@ -179,9 +213,9 @@ export class Columns {
     this.tail = new Int32Array(store.firstTailEntries * FIELDS);
   }
 
-  /** @internal */
-  get tailCapacityBytes(): number {
-    return this.tail.byteLength;
+  /** @internal Whether the tail is larger than a first tail (what the budget counts). */
+  get grown(): boolean {
+    return this.tail.length > this.store.firstTailEntries * FIELDS;
   }
 
   push(proc: number, hashA: number, hashB: number): void {
@@ -222,7 +256,7 @@ export class Columns {
     }
     const b = this.blockOf(index);
     const slot = (index - this.blockStarts[b]!) * FIELDS + field;
-    this.store.rewrite(this, b, this.blockOffsets[b]! + slot * 4, slot, value);
+    this.store.rewrite(this, b, this.blockOffsets[b]!, slot, value);
   }
 
   /** @internal Writes the tail's entries as a block; `shrink`: the tail starts small again (over budget). */
@@ -235,7 +269,7 @@ export class Columns {
     }
     const first = this.store.firstTailEntries;
     if (shrink && this.tail.length > first * FIELDS) {
-      this.store.tailBytes -= this.tail.byteLength - first * ENTRY_BYTES;
+      this.store.grownBytes -= this.tail.byteLength - first * ENTRY_BYTES;
       this.tail = new Int32Array(first * FIELDS);
     }
   }

@@ -4,10 +4,10 @@
  * change one thing. Each comparison must report exactly that change, in the
  * text and the JSON output, with the documented exit status.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../../bench/generate-capture.js";
 import { run } from "../../ui/commands/diff.js";
 import { UsageError } from "../../ui/cli-options.js";
@@ -253,15 +253,19 @@ describe("diff: baseline against variant-extra-call (one more CLASSIFY after ADD
 describe("diff: a capture against the first part of itself (long runs missing at the end)", () => {
   // The bench generator's NFS workload over 4 connections, and the same file cut after
   // its 250th frame: each conversation of the cut one is the start of its whole one.
-  const dir = mkdtempSync(join(tmpdir(), "rpcscope-diff-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Made before the tests run (not while they are collected: a run that skips them leaves nothing behind).
+  const dir = join(tmpdir(), `rpcscope-diff-${process.pid}-11`);
   const whole = join(dir, "whole.pcap");
   const part = join(dir, "part.pcap");
-  generate(whole, 400, 4, 11);
-  const bytes = readFileSync(whole);
-  let end = 24;
-  for (let frame = 0; frame < 250; frame++) end += 16 + bytes.readUInt32LE(end + 8);
-  writeFileSync(part, bytes.subarray(0, end));
+  beforeAll(() => {
+    mkdirSync(dir, { recursive: true });
+    generate(whole, 400, 4, 11);
+    const bytes = readFileSync(whole);
+    let end = 24;
+    for (let frame = 0; frame < 250; frame++) end += 16 + bytes.readUInt32LE(end + 8);
+    writeFileSync(part, bytes.subarray(0, end));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("names the first exchanges of an inserted run, and counts the rest instead of listing them", async () => {
     const { report } = await diffJson(part, whole);
@@ -329,15 +333,19 @@ describe("diff: the per-exchange numbers written to disk and read back", () => {
   // to the file, changed there when its reply comes, and read back for the alignment.
   // The reports must be those of the default (everything in memory on captures this size).
   const small = { blockEntries: 2, tailBudgetBytes: 64 };
-  const dir = mkdtempSync(join(tmpdir(), "rpcscope-diff-cols-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Made before the tests run (not while they are collected: a run that skips them leaves nothing behind).
+  const dir = join(tmpdir(), `rpcscope-diff-cols-${process.pid}-5`);
   const whole = join(dir, "whole.pcap");
   const part = join(dir, "part.pcap");
-  generate(whole, 600, 3, 5);
-  const bytes = readFileSync(whole);
-  let end = 24;
-  for (let frame = 0; frame < 700; frame++) end += 16 + bytes.readUInt32LE(end + 8);
-  writeFileSync(part, bytes.subarray(0, end));
+  beforeAll(() => {
+    mkdirSync(dir, { recursive: true });
+    generate(whole, 600, 3, 5);
+    const bytes = readFileSync(whole);
+    let end = 24;
+    for (let frame = 0; frame < 700; frame++) end += 16 + bytes.readUInt32LE(end + 8);
+    writeFileSync(part, bytes.subarray(0, end));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const input = (path: string) => ({ label: path, source: { kind: "file" as const, path } });
 
   it("gives the same report as with everything in memory, for samples, a cut capture and a filter", async () => {

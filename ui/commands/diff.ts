@@ -139,10 +139,21 @@ export async function run(argv: string[], output?: CommandOutput): Promise<numbe
   const newSource = sourceFor(newPath);
   const registry = await registryFor(opts);
   const names = namesFor(registry);
+  let warnedNoTempFile = false;
   const report = await diffCaptures(
     { label: basePath, source: baseSource },
     { label: newPath, source: newSource },
-    { limits: opts.limits, registry, names, filter: opts.filter, latencyRatio, latencyFloor, ignore, maxFieldChanges: maxFields },
+    {
+      limits: opts.limits, registry, names, filter: opts.filter, latencyRatio, latencyFloor, ignore, maxFieldChanges: maxFields,
+      columns: {
+        onFallback: (reason) => {
+          // Once for both captures.
+          if (warnedNoTempFile) return;
+          warnedNoTempFile = true;
+          process.stderr.write(`rpcscope: warning: no temporary file for diff's per-exchange numbers (${escapeForTerminal(reason)}); keeping them in memory\n`);
+        },
+      },
+    },
   );
   write(opts.json ? `${diffToJson(report, failOn)}\n` : formatDiffText(report, failOn));
   for (const s of [report.base, report.new]) {
