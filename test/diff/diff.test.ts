@@ -250,22 +250,30 @@ describe("diff: baseline against variant-extra-call (one more CLASSIFY after ADD
   });
 });
 
-describe("diff: a capture against the first part of itself (long runs missing at the end)", () => {
-  // The bench generator's NFS workload over 4 connections, and the same file cut after
-  // its 250th frame: each conversation of the cut one is the start of its whole one.
-  // Made before the tests run (not while they are collected: a run that skips them leaves nothing behind).
-  const dir = join(tmpdir(), `rpcscope-diff-${process.pid}-11`);
+/**
+ * A capture of the bench generator's NFS workload (`exchanges` over `connections`) and
+ * the same file cut after `frames` frames: each conversation of the cut one is the start
+ * of its whole one. Made before the suite's tests run (not while they are collected: a
+ * run that skips them leaves nothing behind), removed after.
+ */
+function wholeAndPart(exchanges: number, connections: number, seed: number, frames: number): { whole: string; part: string } {
+  const dir = join(tmpdir(), `rpcscope-diff-${process.pid}-${seed}`);
   const whole = join(dir, "whole.pcap");
   const part = join(dir, "part.pcap");
   beforeAll(() => {
     mkdirSync(dir, { recursive: true });
-    generate(whole, 400, 4, 11);
+    generate(whole, exchanges, connections, seed);
     const bytes = readFileSync(whole);
     let end = 24;
-    for (let frame = 0; frame < 250; frame++) end += 16 + bytes.readUInt32LE(end + 8);
+    for (let frame = 0; frame < frames; frame++) end += 16 + bytes.readUInt32LE(end + 8);
     writeFileSync(part, bytes.subarray(0, end));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return { whole, part };
+}
+
+describe("diff: a capture against the first part of itself (long runs missing at the end)", () => {
+  const { whole, part } = wholeAndPart(400, 4, 11, 250);
 
   it("names the first exchanges of an inserted run, and counts the rest instead of listing them", async () => {
     const { report } = await diffJson(part, whole);
@@ -333,19 +341,7 @@ describe("diff: the per-exchange numbers written to disk and read back", () => {
   // to the file, changed there when its reply comes, and read back for the alignment.
   // The reports must be those of the default (everything in memory on captures this size).
   const small = { blockEntries: 2, tailBudgetBytes: 64 };
-  // Made before the tests run (not while they are collected: a run that skips them leaves nothing behind).
-  const dir = join(tmpdir(), `rpcscope-diff-cols-${process.pid}-5`);
-  const whole = join(dir, "whole.pcap");
-  const part = join(dir, "part.pcap");
-  beforeAll(() => {
-    mkdirSync(dir, { recursive: true });
-    generate(whole, 600, 3, 5);
-    const bytes = readFileSync(whole);
-    let end = 24;
-    for (let frame = 0; frame < 700; frame++) end += 16 + bytes.readUInt32LE(end + 8);
-    writeFileSync(part, bytes.subarray(0, end));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const { whole, part } = wholeAndPart(600, 3, 5, 700);
   const input = (path: string) => ({ label: path, source: { kind: "file" as const, path } });
 
   it("gives the same report as with everything in memory, for samples, a cut capture and a filter", async () => {
