@@ -25,6 +25,7 @@ import { DEFAULT_MSS, generate, parseMssList } from "./generate-capture.js";
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "dist", "ui", "cli.js");
 const FLOOR = join(ROOT, "dist", "bench", "read-floor.js");
+const MINIMAL = join(ROOT, "dist", "bench", "minimal-pass.js");
 
 interface Measurement {
   seconds: number;
@@ -112,6 +113,8 @@ async function main(): Promise<void> {
   const node = process.execPath;
   const rows: [string, string, readonly string[]][] = [
     ["read every frame (floor)", node, [FLOOR, file]],
+    // The least work a stats pass can do in JavaScript (not a decoder: see minimal-pass.ts).
+    ["minimal stats pass (a bound)", node, [MINIMAL, file]],
     ["rpcscope summary", node, [CLI, "summary", file]],
     ["rpcscope summary --json", node, [CLI, "summary", "--json", file]],
     ["rpcscope stats", node, [CLI, "stats", file]],
@@ -192,7 +195,7 @@ async function main(): Promise<void> {
   process.stdout.write("how many times slower than a bare read:\n");
   const floor = results.get("read every frame (floor)");
   const libpcap = results.get("tcpdump -r F -w /dev/null (libpcap)");
-  for (const label of ["rpcscope summary --json", "rpcscope stats"]) {
+  for (const label of ["minimal stats pass (a bound)", "rpcscope summary --json", "rpcscope stats"]) {
     const m = results.get(label);
     if (floor && m) {
       const vsLibpcap = libpcap ? `, ${(m.seconds / libpcap.seconds).toFixed(1)}× tcpdump's` : "";
