@@ -10,7 +10,7 @@
  */
 import { Malformed } from "./malformed.js";
 import type { Auth } from "./rpc-types.js";
-import type { XdrCursor } from "./xdr-cursor.js";
+import { xdrStringAt, type XdrCursor } from "./xdr-cursor.js";
 
 /** RFC 5531 §8.2: "the opaque data ... is limited to 400 bytes". */
 export const MAX_AUTH_BYTES = 400;
@@ -55,6 +55,59 @@ function internGids(bytes: Uint8Array, at: number, count: number): readonly numb
   return lastGids;
 }
 
+function word(b: Uint8Array, p: number): number {
+  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+}
+
+/** An AUTH_NONE item: the shared empty one for its offset when it is empty. */
+function noneAuth(offset: number, length: number): Auth {
+  if (length === 0 && offset < EMPTY_NONE.length) return (EMPTY_NONE[offset] ??= Object.freeze({ kind: "none", flavor: 0, offset, length: 0 }));
+  return { kind: "none", flavor: 0, offset, length };
+}
+
+/** An AUTH_SYS credential; a client sends the same one in call after call: the object is shared then. */
+function sysAuth(
+  offset: number, length: number, stamp: number, machinename: string, uid: number, gid: number, gids: readonly number[],
+): Auth {
+  const last = lastSys;
+  if (last !== null && last.offset === offset && last.length === length && last.stamp === stamp &&
+      last.machinename === machinename && last.uid === uid && last.gid === gid && last.gids === gids) return last;
+  const auth = Object.freeze({ kind: "sys", flavor: 1, offset, length, stamp, machinename, uid, gid, gids } as const);
+  lastSys = auth;
+  return auth;
+}
+
+/**
+ * The opaque_auth at `offset` of `bytes` (whose first `end` bytes are there), read
+ * straight from the bytes when it is one of the two that nearly every message
+ * carries, an empty AUTH_NONE or an AUTH_SYS credential, and decodeOpaqueAuth
+ * would decode it without a problem: then the same value, with every check
+ * decodeOpaqueAuth makes. Null for anything else, for decodeOpaqueAuth to decode
+ * (and to say what is wrong).
+ */
+export function commonAuthAt(bytes: Uint8Array, offset: number, end: number, role: AuthRole): Auth | null {
+  if (offset + 8 > end) return null;
+  const flavor = word(bytes, offset);
+  const length = word(bytes, offset + 4);
+  const bodyStart = offset + 8;
+  if (length > MAX_AUTH_BYTES || bodyStart + ((length + 3) & ~3) > end) return null;
+  if (flavor === 0) return length === 0 ? noneAuth(offset, 0) : null;
+  if (flavor !== 1 || role !== "cred") return null;
+  // Inside the body, as decodeOpaqueAuth narrows the cursor: stamp, machinename<255>, uid, gid, gids<16>.
+  const bodyEnd = bodyStart + length;
+  if (bodyStart + 8 > bodyEnd) return null;
+  const stamp = word(bytes, bodyStart);
+  const nameLength = word(bytes, bodyStart + 4);
+  if (nameLength > MAX_MACHINE_NAME) return null;
+  const nameStart = bodyStart + 8;
+  const idsAt = nameStart + ((nameLength + 3) & ~3);
+  if (idsAt + 12 > bodyEnd) return null;
+  const count = word(bytes, idsAt + 8);
+  if (count > MAX_AUTH_SYS_GIDS || idsAt + 12 + count * 4 > bodyEnd) return null;
+  const machinename = xdrStringAt(bytes, nameStart, nameLength);
+  return sysAuth(offset, length, stamp, machinename, word(bytes, idsAt), word(bytes, idsAt + 4), internGids(bytes, idsAt + 12, count));
+}
+
 /**
  * Decode one opaque_auth at the cursor. `offset` on the result is where the flavor
  * word sits in the record; `length` is the body length the opaque_auth declared
@@ -97,8 +150,7 @@ function decodeBody(
   switch (flavor) {
     case 0:
       // A non-empty AUTH_NONE body occurs: RFC 9289 §4.1 puts "STARTTLS" in the reply verifier.
-      if (length === 0 && offset < EMPTY_NONE.length) return (EMPTY_NONE[offset] ??= Object.freeze({ kind: "none", flavor: 0, offset, length: 0 }));
-      return { kind: "none", flavor: 0, offset, length };
+      return noneAuth(offset, length);
     case 1: {
       if (role === "verf") return { kind: "opaque", flavor, offset, length, body: bytes.slice(bodyStart, bodyEnd) };
       const stamp = cur.u32("stamp");
@@ -109,13 +161,7 @@ function decodeBody(
       cur.need(count * 4, "gids");
       const gids = internGids(bytes, cur.pos, count);
       cur.pos += count * 4;
-      // A client sends the same credential in call after call: share the object then.
-      const last = lastSys;
-      if (last !== null && last.offset === offset && last.length === length && last.stamp === stamp &&
-          last.machinename === machinename && last.uid === uid && last.gid === gid && last.gids === gids) return last;
-      const auth = Object.freeze({ kind: "sys", flavor: 1, offset, length, stamp, machinename, uid, gid, gids } as const);
-      lastSys = auth;
-      return auth;
+      return sysAuth(offset, length, stamp, machinename, uid, gid, gids);
     }
     case 2:
       return { kind: "short", flavor: 2, offset, length, body: bytes.slice(bodyStart, bodyEnd) };

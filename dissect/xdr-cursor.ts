@@ -17,6 +17,45 @@ const textDecoder = new TextDecoder("utf-8", { fatal: false });
 
 let lastString: { bytes: Uint8Array; text: string } = { bytes: new Uint8Array(0), text: "" };
 
+/**
+ * The text of the `n` string bytes at `start` (already checked to be there), decoded
+ * leniently as UTF-8. The same machine name comes in every call of a capture: the
+ * last string is reused when the bytes match (compared in place, so a repeated name
+ * costs no view and no string).
+ */
+export function xdrStringAt(b: Uint8Array, start: number, n: number): string {
+  const last = lastString;
+  if (n === last.bytes.length) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (b[start + i] !== last.bytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return last.text;
+  }
+  const raw = b.subarray(start, start + n);
+  const text = decodeText(raw);
+  if (n <= 64) lastString = { bytes: raw.slice(), text };
+  return text;
+}
+
+function decodeText(raw: Uint8Array): string {
+  // Names in headers are short ASCII: skip the UTF-8 decoder for them.
+  if (raw.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < raw.length; i++) {
+      if (raw[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, raw as unknown as number[]);
+  }
+  return textDecoder.decode(raw);
+}
+
 export class XdrCursor {
   /** Absolute read position in `bytes`. */
   pos: number;
@@ -121,39 +160,7 @@ export class XdrCursor {
     this.need(padded, field);
     const start = this.pos;
     this.pos = start + padded;
-    // The same machine name comes in every call of a capture: reuse the last string
-    // (compared in place, so a repeated name costs no view and no string).
-    const last = lastString;
-    const b = this.bytes;
-    if (n === last.bytes.length) {
-      let same = true;
-      for (let i = 0; i < n; i++) {
-        if (b[start + i] !== last.bytes[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return last.text;
-    }
-    const raw = b.subarray(start, start + n);
-    const text = this.decodeText(raw);
-    if (n <= 64) lastString = { bytes: raw.slice(), text };
-    return text;
-  }
-
-  private decodeText(raw: Uint8Array): string {
-    // Names in headers are short ASCII: skip the UTF-8 decoder for them.
-    if (raw.length <= 64) {
-      let ascii = true;
-      for (let i = 0; i < raw.length; i++) {
-        if (raw[i]! >= 0x80) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) return String.fromCharCode.apply(null, raw as unknown as number[]);
-    }
-    return textDecoder.decode(raw);
+    return xdrStringAt(this.bytes, start, n);
   }
 
   skip(n: number, field: string): void {

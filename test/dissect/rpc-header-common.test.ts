@@ -1,0 +1,117 @@
+/**
+ * Common headers are read straight from their bytes (commonHeader in
+ * dissect/rpc-header.ts) and everything else by the cursor decoder: the two must
+ * give the same header, or the same located error, for every input. Compared here
+ * on every message of every sample capture and on every cut and many word changes
+ * of headers of each shape.
+ */
+import { describe, expect, it } from "vitest";
+import { eachFrame } from "../../capture/open-capture.js";
+import { DEFAULT_LIMITS } from "../../capture/limits.js";
+import { PacketDecoder } from "../../capture/packet-decoder.js";
+import { Malformed } from "../../dissect/malformed.js";
+import { cursorHeaderOrMalformed, headerOrMalformed } from "../../dissect/rpc-header.js";
+import { RpcPipeline } from "../../dissect/rpc-pipeline.js";
+import type { RpcHeader } from "../../dissect/rpc-types.js";
+import { sampleCaptures } from "../sample-files.js";
+import { authGss, authNone, authSys, call, reply, u32 } from "./helpers.js";
+
+function outcome(h: RpcHeader | Malformed): unknown {
+  return h instanceof Malformed ? { code: h.code, offset: h.offset, path: h.path, message: h.message } : h;
+}
+
+function bothWays(record: Uint8Array, declared: number): void {
+  const common = outcome(headerOrMalformed(record, declared));
+  const cursor = outcome(cursorHeaderOrMalformed(record, declared));
+  expect(common).toEqual(cursor);
+}
+
+async function recordsOf(file: string): Promise<{ record: Uint8Array; declared: number }[]> {
+  const out: { record: Uint8Array; declared: number }[] = [];
+  const pipeline = new RpcPipeline(DEFAULT_LIMITS, {
+    message(msg, record) {
+      out.push({ record: record.slice(), declared: msg.length });
+    },
+    exchangeResolved() {},
+    streamIssue() {},
+  });
+  const decoder = new PacketDecoder(DEFAULT_LIMITS, pipeline);
+  await eachFrame({ kind: "file", path: file }, { onTruncated: () => undefined }, (frame) => decoder.push(frame));
+  decoder.finish();
+  pipeline.finish();
+  return out;
+}
+
+describe("common RPC headers read from their bytes", () => {
+  it("agree with the cursor decoder on every message of every sample", async () => {
+    let calls = 0;
+    let sysCalls = 0;
+    let replies = 0;
+    let other = 0;
+    for (const file of sampleCaptures()) {
+      for (const { record, declared } of await recordsOf(file)) {
+        bothWays(record, declared);
+        const h = cursorHeaderOrMalformed(record, declared);
+        if (h instanceof Malformed) other++;
+        else if (h.kind === "call") {
+          calls++;
+          if (h.cred.kind === "sys") sysCalls++;
+        } else replies++;
+      }
+    }
+    // The samples hold both shapes the bytes are read for, and others.
+    expect(sysCalls).toBeGreaterThan(100);
+    expect(calls - sysCalls).toBeGreaterThan(10);
+    expect(replies).toBeGreaterThan(100);
+    expect(other).toBeGreaterThan(0);
+  });
+
+  const bases: [string, Uint8Array][] = [
+    ["call, AUTH_SYS with gids", call({ xid: 7, cred: authSys("host.example", 1000, 100, [1, 2, 3]), args: u32(42) })],
+    ["call, AUTH_SYS without gids", call({ xid: 8, cred: authSys("h", 0, 0, []) })],
+    ["call, AUTH_NONE", call({ xid: 9, args: [...u32(1), ...u32(2)] })],
+    ["call, RPCSEC_GSS", call({ xid: 10, cred: authGss() })],
+    ["call, AUTH_SYS credential and AUTH_SYS verifier", call({ xid: 11, cred: authSys(), verf: authSys() })],
+    ["accepted reply", reply(7, u32(0))],
+    ["accepted reply, GARBAGE_ARGS", reply(7, [], 4)],
+    ["accepted reply, PROG_MISMATCH", reply(7, [...u32(2), ...u32(3)], 2)],
+    ["accepted reply, non-empty verifier", reply(7, u32(0), 0, [...u32(0), ...u32(8), ...u32(0x53544152), ...u32(0x54544c53)])],
+    ["denied reply, AUTH_ERROR", Uint8Array.from([...u32(7), ...u32(1), ...u32(1), ...u32(1), ...u32(2)])],
+    ["denied reply, RPC_MISMATCH", Uint8Array.from([...u32(7), ...u32(1), ...u32(1), ...u32(0), ...u32(2), ...u32(2)])],
+  ];
+
+  it.each(bases)("agree on every cut of a header (%s)", (_name, full) => {
+    for (let cut = 0; cut <= full.length; cut++) {
+      const part = full.slice(0, cut);
+      bothWays(part, full.length); // cut by the capture: truncated
+      bothWays(part, cut); // a record that short: short
+    }
+  });
+
+  const values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 17, 20, 24, 255, 256, 399, 400, 401, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff];
+  it.each(bases)("agree on every word of a header set to edge values (%s)", (_name, full) => {
+    const view = new DataView(full.buffer, full.byteOffset, full.byteLength);
+    for (let at = 0; at + 4 <= full.length; at += 4) {
+      const original = view.getUint32(at);
+      for (const v of values) {
+        view.setUint32(at, v);
+        bothWays(full, full.length);
+        bothWays(full.slice(0, full.length - 4), full.length);
+      }
+      view.setUint32(at, original);
+    }
+  });
+
+  it("share the objects a client sends again and again, both ways", () => {
+    const a = call({ xid: 1, cred: authSys("same", 5, 5, [5]) });
+    const b = call({ xid: 2, cred: authSys("same", 5, 5, [5]) });
+    const ha = headerOrMalformed(a, a.length);
+    const hb = cursorHeaderOrMalformed(b, b.length);
+    const hc = headerOrMalformed(b, b.length);
+    if (ha instanceof Malformed || hb instanceof Malformed || hc instanceof Malformed) throw new Error("malformed");
+    if (ha.kind !== "call" || hb.kind !== "call" || hc.kind !== "call") throw new Error("not calls");
+    expect(hb.cred).toBe(ha.cred);
+    expect(hc.cred).toBe(ha.cred);
+    expect(Object.isFrozen(hc.cred)).toBe(true);
+  });
+});
