@@ -26,6 +26,7 @@ const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "dist", "ui", "cli.js");
 const FLOOR = join(ROOT, "dist", "bench", "read-floor.js");
 const MINIMAL = join(ROOT, "dist", "bench", "minimal-pass.js");
+const LAYERS = join(ROOT, "dist", "bench", "layers.js");
 
 interface Measurement {
   seconds: number;
@@ -115,6 +116,9 @@ async function main(): Promise<void> {
     ["read every frame (floor)", node, [FLOOR, file]],
     // The least work a stats pass can do in JavaScript (not a decoder: see minimal-pass.ts).
     ["minimal stats pass (a bound)", node, [MINIMAL, file]],
+    // The analysis cut off after a layer: where the time of summary --json and stats goes.
+    ["… + packet decoding, TCP reassembly", node, [LAYERS, "transport", file]],
+    ["… + RPC records, headers, XID matching", node, [LAYERS, "rpc", file]],
     ["rpcscope summary", node, [CLI, "summary", file]],
     ["rpcscope summary --json", node, [CLI, "summary", "--json", file]],
     ["rpcscope stats", node, [CLI, "stats", file]],

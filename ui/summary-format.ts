@@ -697,10 +697,12 @@ export function writeRounded9(out: BytePieces, x: number): void {
     return;
   }
   const whole = Math.floor(n / 1e9);
-  let frac = n - whole * 1e9;
+  // n - whole·1e9 is an exact integer below 1e9 < 2^31: made an int32 here, so that
+  // the loops below divide and take remainders as integers (as doubles, each % was a
+  // call to fmod: a third of the cost of a JSON line).
+  let frac = (n - whole * 1e9) | 0;
   out.int(whole);
   if (frac === 0) return;
-  // frac < 1e9 < 2^31: integer arithmetic from here on.
   let digits = 9;
   while (frac % 10 === 0) {
     frac = (frac / 10) | 0;

@@ -2,7 +2,8 @@
  * The bench's bound (bench/minimal-pass.ts) must do the work `stats` does on the
  * bench's captures, or the time between the two rows would compare unlike things:
  * on a generated capture it finds the same calls, replies and response times per
- * procedure over TCP as `rpcscope stats --json`.
+ * procedure over TCP as `rpcscope stats --json`. The layer rows (bench/layers.ts)
+ * must carry what the analysis carries: the messages `summary --json` lists.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,6 +15,7 @@ import { ROOT } from "../fuzz/harness.js";
 import { runCli } from "../hostile/cli-run.js";
 
 const MINIMAL = join(ROOT, "dist", "bench", "minimal-pass.js");
+const LAYERS = join(ROOT, "dist", "bench", "layers.js");
 
 interface Row {
   calls: number;
@@ -49,7 +51,7 @@ function minimalRows(file: string): { head: string; rows: Map<string, Row> } {
   return { head: head!, rows };
 }
 
-describe("bench/minimal-pass (the bench's bound)", () => {
+describe("the bench's scripts", () => {
   it("finds what rpcscope stats finds over TCP", () => {
     const { head, rows } = minimalRows(capture);
     const stats = runCli(["stats", "--json", capture]);
@@ -76,5 +78,24 @@ describe("bench/minimal-pass (the bench's bound)", () => {
     const r = spawnSync(process.execPath, [MINIMAL, join(ROOT, "samples", "rpcbind", "rpcinfo-tcp-udp.pcapng")], { encoding: "utf8" });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe("minimal-pass: only little-endian microsecond pcap files\n");
+  });
+
+  it("layers: the RPC layer hands on every message summary --json lists, and resolves every exchange", () => {
+    const json = runCli(["summary", "--json", capture]);
+    expect(json.status, json.stderr).toBe(0);
+    const lines = json.stdout.toString("utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { frame: number; kind: string });
+    const floor = spawnSync(process.execPath, [join(ROOT, "dist", "bench", "read-floor.js"), capture], { encoding: "utf8" });
+    const frames = Number(/^(\d+) frames/.exec(floor.stdout)?.[1]);
+    expect(frames).toBeGreaterThan(Math.max(...lines.map((l) => l.frame)) - 1);
+    const calls = lines.filter((l) => l.kind === "call").length;
+    const rpc = spawnSync(process.execPath, [LAYERS, "rpc", capture], { encoding: "utf8" });
+    expect(rpc.status, rpc.stderr).toBe(0);
+    expect(rpc.stdout).toMatch(new RegExp(`^${frames} frames, ${lines.length} RPC messages \\(\\d+ bytes kept\\), ${calls} exchanges resolved\n$`));
+    const transport = spawnSync(process.execPath, [LAYERS, "transport", capture], { encoding: "utf8" });
+    expect(transport.status, transport.stderr).toBe(0);
+    expect(transport.stdout).toMatch(new RegExp(`^${frames} frames, \\d+ UDP datagrams and TCP chunks \\(\\d+ bytes\\)\n$`));
+    const wrong = spawnSync(process.execPath, [LAYERS, "tcp", capture], { encoding: "utf8" });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toBe("usage: layers transport|rpc FILE\n");
   });
 });
