@@ -10,11 +10,12 @@ import { eachFrame } from "../../capture/open-capture.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import { PacketDecoder } from "../../capture/packet-decoder.js";
 import { Malformed } from "../../dissect/malformed.js";
-import { cursorHeaderOrMalformed, headerOrMalformed } from "../../dissect/rpc-header.js";
+import { commonHeader, cursorHeaderOrMalformed, headerOrMalformed } from "../../dissect/rpc-header.js";
 import { RpcPipeline } from "../../dissect/rpc-pipeline.js";
 import type { RpcHeader } from "../../dissect/rpc-types.js";
 import { sampleCaptures } from "../sample-files.js";
-import { authGss, authNone, authSys, call, reply, u32 } from "./helpers.js";
+import { rng } from "../specs/xdr-generate.js";
+import { ascii, authGss, authNone, authSys, call, opaque, reply, u32 } from "./helpers.js";
 
 function outcome(h: RpcHeader | Malformed): unknown {
   return h instanceof Malformed ? { code: h.code, offset: h.offset, path: h.path, message: h.message } : h;
@@ -46,11 +47,13 @@ describe("common RPC headers read from their bytes", () => {
   it("agree with the cursor decoder on every message of every sample", async () => {
     let calls = 0;
     let sysCalls = 0;
+    let readFromBytes = 0;
     let replies = 0;
     let other = 0;
     for (const file of sampleCaptures()) {
       for (const { record, declared } of await recordsOf(file)) {
         bothWays(record, declared);
+        if (commonHeader(record) !== null) readFromBytes++;
         const h = cursorHeaderOrMalformed(record, declared);
         if (h instanceof Malformed) other++;
         else if (h.kind === "call") {
@@ -64,9 +67,20 @@ describe("common RPC headers read from their bytes", () => {
     expect(calls - sysCalls).toBeGreaterThan(10);
     expect(replies).toBeGreaterThan(100);
     expect(other).toBeGreaterThan(0);
+    // Most messages take the way from the bytes, so the comparison above covers it.
+    expect(readFromBytes).toBeGreaterThan((calls + replies) / 2);
   });
 
+  /** An AUTH_SYS credential with `extra` bytes in its body past the gids (the body length says so). */
+  function authSysPadded(machine: number[], extra: number): number[] {
+    const body = [...u32(1), ...opaque(machine), ...u32(0), ...u32(0), ...u32(1), ...u32(7), ...new Array<number>(extra).fill(0xee)];
+    return [...u32(1), ...opaque(body)];
+  }
+
   const bases: [string, Uint8Array][] = [
+    ["call, AUTH_SYS with bytes to spare in its body", call({ xid: 12, cred: authSysPadded(ascii("spare"), 8) })],
+    ["call, AUTH_SYS with a name that is not ASCII", call({ xid: 13, cred: authSysPadded([0xc3, 0xa9, 0x74, 0xc3, 0xa9], 0) })],
+    ["call, AUTH_SYS with a name of 100 bytes", call({ xid: 14, cred: authSysPadded(new Array<number>(100).fill(0x61), 0) })],
     ["call, AUTH_SYS with gids", call({ xid: 7, cred: authSys("host.example", 1000, 100, [1, 2, 3]), args: u32(42) })],
     ["call, AUTH_SYS without gids", call({ xid: 8, cred: authSys("h", 0, 0, []) })],
     ["call, AUTH_NONE", call({ xid: 9, args: [...u32(1), ...u32(2)] })],
@@ -100,6 +114,37 @@ describe("common RPC headers read from their bytes", () => {
       }
       view.setUint32(at, original);
     }
+  });
+
+  it("read the common shapes from the bytes", () => {
+    for (const [name, full] of bases) {
+      const common = !/RPCSEC_GSS|PROG_MISMATCH|non-empty verifier|denied|AUTH_SYS verifier/.test(name);
+      expect(commonHeader(full) !== null, name).toBe(common);
+    }
+  });
+
+  it("agree on random byte changes, cuts and declared lengths, records lying anywhere in a buffer", () => {
+    const random = rng(20261207);
+    const pick = (n: number) => Math.floor(random() * n);
+    let fromBytes = 0;
+    for (let round = 0; round < 20_000; round++) {
+      const base = bases[pick(bases.length)]![1];
+      // The record lies at an odd offset of a larger buffer, as records do in a read.
+      const at = pick(8);
+      const buf = new Uint8Array(at + base.length + 8);
+      buf.set(base, at);
+      const changes = pick(4);
+      for (let i = 0; i < changes; i++) {
+        const p = at + pick(base.length);
+        buf[p] = random() < 0.5 ? pick(256) : [0, 1, 0x7f, 0x80, 0xff][pick(5)]!;
+      }
+      const length = random() < 0.7 ? base.length : pick(base.length + 1);
+      const record = buf.subarray(at, at + length);
+      const declared = [length, base.length, length + pick(64), Math.max(0, length - pick(16)), 0x8000_0000][pick(5)]!;
+      bothWays(record, declared);
+      if (commonHeader(record) !== null) fromBytes++;
+    }
+    expect(fromBytes).toBeGreaterThan(2_000);
   });
 
   it("share the objects a client sends again and again, both ways", () => {
