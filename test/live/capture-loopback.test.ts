@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,6 +58,7 @@ describe.skipIf(notPermitted !== null)("rpcscope capture on lo against a real rp
 
   afterAll(async () => {
     if (typeof rpcbind !== "string") await rpcbind.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("prints each exchange while capturing, and the -w pcapng file reads back to the same exchanges", async () => {

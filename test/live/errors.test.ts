@@ -4,10 +4,10 @@
  * built" cases are made real by pointing RPCSCOPE_CAP_MODULE at a module that is not
  * there or whose native part is missing; "no permission" by running as nobody.
  */
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { CLI, ENTRY, ensureBuilt, ROOT, run, which } from "./helpers.js";
 import { linkTypeFromCap, wireLengthFromHeaders } from "../../capture/live-capture.js";
 import { LinkType } from "../../capture/frame.js";
@@ -18,6 +18,17 @@ import { liveSettings } from "../../ui/commands/capture.js";
 ensureBuilt();
 
 const SAMPLE = join(ROOT, "samples", "rpcbind", "rpcinfo-tcp-udp.pcapng");
+
+/** Temporary directories the tests make, removed when they are done. */
+const made: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 describe("when live capture is impossible", () => {
   it("cap not installed: says so and how to install it, exit 2; summary of a file still works", () => {
@@ -34,7 +45,7 @@ describe("when live capture is impossible", () => {
   });
 
   it("cap installed but its native part not built: says to rebuild it, exit 2", () => {
-    const pkg = mkdtempSync(join(tmpdir(), "rpcscope-fake-cap-"));
+    const pkg = tempDir("rpcscope-fake-cap-");
     // Like cap's lib/Cap.js: requires the addon that node-gyp would have built.
     writeFileSync(join(pkg, "index.js"), "module.exports = require('./build/Release/cap.node');\n");
     const r = run(process.execPath, [ENTRY, "capture", "-i", "lo"], { RPCSCOPE_CAP_MODULE: join(pkg, "index.js") });
@@ -43,7 +54,7 @@ describe("when live capture is impossible", () => {
   });
 
   it("a module that is not the binding is reported as such", () => {
-    const pkg = mkdtempSync(join(tmpdir(), "rpcscope-fake-cap-"));
+    const pkg = tempDir("rpcscope-fake-cap-");
     writeFileSync(join(pkg, "index.js"), "module.exports = { Cap: 42 };\n");
     const r = run(process.execPath, [ENTRY, "interfaces"], { RPCSCOPE_CAP_MODULE: join(pkg, "index.js") });
     expect(r.status).toBe(2);
@@ -57,7 +68,7 @@ describe("when live capture is impossible", () => {
 
   it.skipIf(whyNoUnprivileged !== null)("an unprivileged user: says capturing needs root or CAP_NET_RAW and how to grant it, exit 2", () => {
     // nobody needs only read access to the tree, and a HOME it may use.
-    const home = mkdtempSync(join(tmpdir(), "rpcscope-nobody-"));
+    const home = tempDir("rpcscope-nobody-");
     chmodSync(home, 0o777);
     const r = run(setpriv!, ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", process.execPath, ENTRY, "capture", "-i", "lo", "--duration", "1"], { HOME: home });
     if (r.stderr.includes("EACCES") && r.stderr.includes("entry.mjs")) {

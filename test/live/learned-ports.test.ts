@@ -4,10 +4,10 @@
  * rejects, is dissected once a GETPORT / GETADDR reply has handed its port out —
  * in a capture file as well as live — and not before.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { MemorySink, PcapWriter } from "../../capture/capture-writer.js";
 import { LinkType, type Frame } from "../../capture/frame.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
@@ -74,12 +74,19 @@ function frames(packets: readonly Uint8Array[]): Frame[] {
   });
 }
 
+/** Directories of the captures written, removed when the tests are done. */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function pcapFile(packets: readonly Uint8Array[]): string {
   const sink = new MemorySink();
   const w = new PcapWriter(sink, { linkType: LinkType.ETHERNET });
   for (const f of frames(packets)) w.writeFrame(f);
   w.flush();
   const dir = mkdtempSync(join(tmpdir(), "rpcscope-learned-"));
+  made.push(dir);
   const path = join(dir, "capture.pcap");
   writeFileSync(path, sink.bytes());
   return path;
