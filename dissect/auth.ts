@@ -10,7 +10,7 @@
  */
 import { Malformed } from "./malformed.js";
 import type { Auth } from "./rpc-types.js";
-import { xdrStringAt, type XdrCursor } from "./xdr-cursor.js";
+import { wordAt as word, xdrStringAt, type XdrCursor } from "./xdr-cursor.js";
 
 /** RFC 5531 §8.2: "the opaque data ... is limited to 400 bytes". */
 export const MAX_AUTH_BYTES = 400;
@@ -37,12 +37,11 @@ let lastGids: readonly number[] = Object.freeze([]);
 
 /** The `count` gids at `at` (already checked to be there), as the previous list when equal. */
 function internGids(bytes: Uint8Array, at: number, count: number): readonly number[] {
-  const word = (p: number) => ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
   const last = lastGids;
   if (last.length === count) {
     let same = true;
     for (let i = 0; i < count; i++) {
-      if (last[i] !== word(at + 4 * i)) {
+      if (last[i] !== word(bytes, at + 4 * i)) {
         same = false;
         break;
       }
@@ -50,13 +49,9 @@ function internGids(bytes: Uint8Array, at: number, count: number): readonly numb
     if (same) return last;
   }
   const gids = new Array<number>(count);
-  for (let i = 0; i < count; i++) gids[i] = word(at + 4 * i);
+  for (let i = 0; i < count; i++) gids[i] = word(bytes, at + 4 * i);
   lastGids = Object.freeze(gids);
   return lastGids;
-}
-
-function word(b: Uint8Array, p: number): number {
-  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 }
 
 /** An AUTH_NONE item: the shared empty one for its offset when it is empty. */

@@ -12,7 +12,7 @@ import { commonAuthAt, decodeOpaqueAuth, MAX_AUTH_BYTES } from "./auth.js";
 import { Malformed } from "./malformed.js";
 import { acceptStatName, rejectStatName } from "./rpc-names.js";
 import type { RpcCall, RpcHeader, RpcReply, RpcStatus } from "./rpc-types.js";
-import { XdrCursor } from "./xdr-cursor.js";
+import { wordAt as word, XdrCursor } from "./xdr-cursor.js";
 
 /** RFC 5531 §9: "rpcvers ... MUST be equal to 2". */
 export const RPC_VERSION = 2;
@@ -81,10 +81,6 @@ export function cursorHeaderOrMalformed(record: Uint8Array, declaredLength: numb
 }
 
 const EMPTY = new Uint8Array(0);
-
-function word(b: Uint8Array, p: number): number {
-  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
-}
 
 /**
  * The header read straight from the bytes when it is a common one: a call whose

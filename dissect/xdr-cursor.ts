@@ -15,6 +15,11 @@ import { Malformed } from "./malformed.js";
 
 const textDecoder = new TextDecoder("utf-8", { fatal: false });
 
+/** The big-endian 32-bit word at `p` of `b` (the caller has checked it is there). */
+export function wordAt(b: Uint8Array, p: number): number {
+  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+}
+
 let lastString: { bytes: Uint8Array; text: string } = { bytes: new Uint8Array(0), text: "" };
 
 /**
