@@ -36,7 +36,7 @@
  */
 import type { Limits } from "./limits.js";
 import type { Direction, FrameIssueCode, TcpChunk, TcpCloseReason, TcpConnection, TransportSink } from "./transport.js";
-import { formatIpv4, formatIpv6 } from "./ip-address.js";
+import { AddressTextCache } from "./ip-address.js";
 
 const FIN = 0x01;
 const SYN = 0x02;
@@ -127,6 +127,11 @@ function endpointHash(pkt: Uint8Array, off: number, len: number, port: number): 
 
 export class TcpReassembler {
   private readonly buckets = new Map<number, Flow>();
+  /**
+   * Address texts shared by the flows: every connection of a host gets the same
+   * string, so the layers above compare addresses by identity, not character by character.
+   */
+  private readonly addressTexts = new AddressTextCache(4096);
   private lruHead: Flow | null = null;
   private lruTail: Flow | null = null;
   private nextId = 0;
@@ -314,8 +319,10 @@ export class TcpReassembler {
   private createFlow(hash: number, pkt: Uint8Array, aOff: number, aPort: number, bOff: number, bPort: number, addrLen: number, sawSyn: boolean): Flow {
     const aBytes = pkt.slice(aOff, aOff + addrLen);
     const bBytes = pkt.slice(bOff, bOff + addrLen);
-    const format = addrLen === 4 ? formatIpv4 : formatIpv6;
-    const flow = new Flow(this.nextId++, format(aBytes, 0), aPort, format(bBytes, 0), bPort, sawSyn, aBytes, bBytes, hash);
+    const texts = this.addressTexts;
+    const aText = addrLen === 4 ? texts.ipv4(aBytes, 0) : texts.ipv6(aBytes, 0);
+    const bText = addrLen === 4 ? texts.ipv4(bBytes, 0) : texts.ipv6(bBytes, 0);
+    const flow = new Flow(this.nextId++, aText, aPort, bText, bPort, sawSyn, aBytes, bBytes, hash);
     flow.bucketNext = this.buckets.get(hash) ?? null;
     this.buckets.set(hash, flow);
     this.flowCount++;

@@ -205,6 +205,7 @@ export class RpcPipeline implements TransportSink {
   /** Portmapper calls waiting for the reply that will say which ports to learn. */
   private readonly portQueries = new WeakMap<Exchange, PortQuery>();
   private lastFrame = 0;
+  private readonly resolvedToSink = (ex: Exchange): void => this.sink.exchangeResolved(ex);
   private readonly c: RpcCounts = {
     frames: 0, notRpcFrames: 0, messages: 0, calls: 0, replies: 0, malformed: 0, truncated: 0,
     exchanges: 0, answered: 0, unmatchedCalls: 0, unanswered: 0, evicted: 0, orphanReplies: 0,
@@ -451,9 +452,7 @@ export class RpcPipeline implements TransportSink {
   }
 
   private flushResolved(): void {
-    const done = this.matcher.takeResolved();
-    if (!done) return;
-    for (let i = 0; i < done.length; i++) this.sink.exchangeResolved(done[i]!);
+    this.matcher.drainResolved(this.resolvedToSink);
   }
 
   private forward(st: ConnState, chunk: TcpChunk): void {

@@ -217,9 +217,15 @@ function issue(holder: { issues: readonly Issue[] }, code: Issue["code"], detail
 export class XidMatcher {
   private readonly pending: XidTable;
   private readonly recent: RecentCalls;
-  private resolvedQueue: Exchange[] = [];
-  /** The other half of the resolved queue's double buffer (see takeResolved). */
-  private resolvedSpare: Exchange[] = [];
+  /**
+   * Exchanges resolved and not yet drained: the first `resolvedCount` entries. The
+   * arrays are reused, never truncated (setting an array's length is a call into
+   * the runtime, and the next push would grow it again).
+   */
+  private resolvedQueue: (Exchange | undefined)[] = [];
+  private resolvedCount = 0;
+  /** The other half of the resolved queue's double buffer (see drainResolved). */
+  private resolvedSpare: (Exchange | undefined)[] = [];
   private nextId = 0;
   readonly counts: MatchCounts = {
     exchanges: 0, answered: 0, unanswered: 0, evicted: 0, orphanReplies: 0,
@@ -313,7 +319,7 @@ export class XidMatcher {
       msg.exchange = ex;
       this.counts.answered++;
       this.recent.add(ex, e.call, e.prog, e.vers, e.proc, Ending.Answered, msg.frame, msg.tsSec, msg.tsNsec);
-      this.resolvedQueue.push(ex);
+      this.resolvedQueue[this.resolvedCount++] = ex;
       return;
     }
     const row = this.recent.size > 0 ? this.recent.findCallOfReply(msg, reply.xid) : -1;
@@ -347,7 +353,7 @@ export class XidMatcher {
     msg.exchange = ex;
     issue(msg, code, detail);
     issue(ex, code, detail);
-    this.resolvedQueue.push(ex);
+    this.resolvedQueue[this.resolvedCount++] = ex;
   }
 
   /**
@@ -374,16 +380,26 @@ export class XidMatcher {
     }
   }
 
-  /**
-   * Exchanges resolved since the last call, in the order they were resolved. The
-   * array is the matcher's own and is reused: it is valid until the next call.
-   */
-  takeResolved(): readonly Exchange[] | null {
-    if (this.resolvedQueue.length === 0) return null;
-    const done = this.resolvedQueue;
-    this.resolvedQueue = this.resolvedSpare;
-    this.resolvedQueue.length = 0;
-    this.resolvedSpare = done;
+  /** Hands each exchange resolved since the last drain to `each`, in the order they were resolved. */
+  drainResolved(each: (ex: Exchange) => void): void {
+    while (this.resolvedCount > 0) {
+      const batch = this.resolvedQueue;
+      const n = this.resolvedCount;
+      this.resolvedQueue = this.resolvedSpare;
+      this.resolvedCount = 0;
+      this.resolvedSpare = batch;
+      for (let i = 0; i < n; i++) {
+        const ex = batch[i]!;
+        batch[i] = undefined;
+        each(ex);
+      }
+    }
+  }
+
+  /** The exchanges resolved since the last drain, as a new array (for tests and tools). */
+  takeResolved(): Exchange[] {
+    const done: Exchange[] = [];
+    this.drainResolved((ex) => done.push(ex));
     return done;
   }
 
@@ -421,6 +437,6 @@ export class XidMatcher {
     // Remembered so that a late reply can say which call it answers.
     this.recent.add(e.ex, e.call, e.prog, e.vers, e.proc,
       why === "unanswered" ? Ending.Unanswered : Ending.Evicted, -1, tsSec, tsNsec);
-    this.resolvedQueue.push(e.ex);
+    this.resolvedQueue[this.resolvedCount++] = e.ex;
   }
 }

@@ -74,8 +74,24 @@ function planFor(result: XdrType): StatusPlan | null {
   return null;
 }
 
+/** A procedure's plan, remembered by its numbers (see BodyStatusReader.recent). */
+interface RecentPlan {
+  readonly prog: number;
+  readonly vers: number;
+  readonly proc: number;
+  /** Undefined: the registry does not know the procedure. */
+  readonly plan: StatusPlan | null | undefined;
+}
+
 export class BodyStatusReader {
   private readonly plans = new Map<RegisteredProcedure, StatusPlan | null>();
+  /**
+   * The plans used last, by a hash of the procedure numbers: every reply asks, and the
+   * registry's lookup is three maps deep, then the plan a fourth. A procedure the
+   * registry learns later (a deferred specification) is loaded by its first lookup,
+   * so a remembered answer does not go stale.
+   */
+  private readonly recent = new Array<RecentPlan | null>(64).fill(null);
 
   constructor(private readonly registry: ProgramRegistry) {}
 
@@ -108,11 +124,19 @@ export class BodyStatusReader {
 
   /** The plan of the results' status when the record holds its word; null when it does not; undefined without a plan. */
   private located(call: RpcCall, reply: RpcReply, record: Uint8Array): StatusPlan | null | undefined {
-    const def = this.registry.lookup(call.prog, call.vers, call.proc);
-    if (!def) return undefined;
-    const plan = this.planOf(def);
+    const plan = this.planByNumbers(call.prog, call.vers, call.proc);
     if (!plan) return undefined;
     return reply.bodyOffset + plan.offset + 4 > record.length ? null : plan;
+  }
+
+  private planByNumbers(prog: number, vers: number, proc: number): StatusPlan | null | undefined {
+    const slot = (prog ^ (vers << 5) ^ proc) & 63;
+    const r = this.recent[slot]!;
+    if (r !== null && r.proc === proc && r.vers === vers && r.prog === prog) return r.plan;
+    const def = this.registry.lookup(prog, vers, proc);
+    const plan = def ? this.planOf(def) : undefined;
+    this.recent[slot] = { prog, vers, proc, plan };
+    return plan;
   }
 
   /**

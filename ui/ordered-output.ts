@@ -16,11 +16,16 @@ type AnyExchange = Exchange | LibvirtExchange;
  * sees its reply); kept in two parallel arrays so holding one costs no object.
  */
 export class OrderedOutput<T> {
-  private readonly msgs: HeldMessage[] = [];
-  private readonly items: T[] = [];
+  /**
+   * Entries head..tail-1 are held. The arrays are reused rather than truncated: setting
+   * an array's length is a call into the runtime, and the next push would grow it again.
+   */
+  private readonly msgs: (HeldMessage | undefined)[] = [];
+  private readonly items: (T | undefined)[] = [];
   private readonly sizes: number[] = [];
   private heldBytes = 0;
   private head = 0;
+  private tail = 0;
   /** Lines written before their call was resolved because the queue was full. */
   forcedEarly = 0;
 
@@ -32,9 +37,16 @@ export class OrderedOutput<T> {
 
   /** `bytes`: what holding the item costs beyond the message (its rendered body, say). */
   push(msg: HeldMessage, item: T, bytes = 0): void {
-    this.msgs.push(msg);
-    this.items.push(item);
-    this.sizes.push(bytes);
+    const at = this.tail++;
+    if (at < this.msgs.length) {
+      this.msgs[at] = msg;
+      this.items[at] = item;
+      this.sizes[at] = bytes;
+    } else {
+      this.msgs.push(msg);
+      this.items.push(item);
+      this.sizes.push(bytes);
+    }
     this.heldBytes += bytes;
     this.flush();
   }
@@ -49,32 +61,40 @@ export class OrderedOutput<T> {
 
   private flush(all = false): void {
     const msgs = this.msgs;
-    while (this.head < msgs.length) {
-      const msg = msgs[this.head]!;
+    while (this.head < this.tail) {
+      const at = this.head;
+      const msg = msgs[at]!;
       const waiting = !all && msg.header?.kind === "call" && msg.exchange !== null && !isResolved(msg.exchange);
       if (waiting) {
-        if (msgs.length - this.head <= this.maxHeld && this.heldBytes <= this.maxHeldBytes) break;
+        if (this.tail - at <= this.maxHeld && this.heldBytes <= this.maxHeldBytes) break;
         this.forcedEarly++;
       }
-      const item = this.items[this.head]!;
-      this.heldBytes -= this.sizes[this.head]!;
-      this.head++;
+      const item = this.items[at]!;
+      // Written entries let go of what they hold.
+      msgs[at] = undefined;
+      this.items[at] = undefined;
+      this.heldBytes -= this.sizes[at]!;
+      this.head = at + 1;
       this.emit(item);
     }
-    if (this.head === msgs.length) {
-      // Everything written: start over rather than shift (the usual case).
-      if (this.head > 0) {
-        msgs.length = 0;
-        this.items.length = 0;
-        this.sizes.length = 0;
-        this.head = 0;
-      }
-    } else if (this.head > 4096 && this.head * 2 > msgs.length) {
-      // Drop written entries in blocks so the arrays do not shift on every line.
-      this.msgs.splice(0, this.head);
-      this.items.splice(0, this.head);
-      this.sizes.splice(0, this.head);
+    if (this.head === this.tail) {
+      // Everything written: start over at the front (the usual case).
       this.head = 0;
+      this.tail = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.tail) {
+      // Move the held entries to the front in blocks, so the arrays do not shift on every line.
+      const n = this.tail - this.head;
+      for (let i = 0; i < n; i++) {
+        msgs[i] = msgs[this.head + i];
+        this.items[i] = this.items[this.head + i];
+        this.sizes[i] = this.sizes[this.head + i]!;
+      }
+      for (let i = n; i < this.tail; i++) {
+        msgs[i] = undefined;
+        this.items[i] = undefined;
+      }
+      this.head = 0;
+      this.tail = n;
     }
   }
 }

@@ -332,7 +332,15 @@ export class StatsCollector {
   private readonly oddProcedures = new Map<string, ProcedureAccumulator>();
   /** libvirt rows, apart: an ONC-RPC program could use the same numbers. */
   private readonly libvirtProcedures = new Map<string, ProcedureAccumulator>();
-  private lastConversation: ConversationAccumulator | null = null;
+  /**
+   * The rows used last, by a hash of their key, checked before the maps: a Map lookup
+   * costs hundreds of instructions (a number key beyond 2^31 is hashed in C++), a
+   * slot here a few comparisons. The maps stay the record of every row.
+   */
+  private readonly recentProcedures = new Array<ProcedureAccumulator | null>(64).fill(null);
+  private readonly recentConversations = new Array<ConversationAccumulator | null>(64).fill(null);
+  private lastClientAddress = "";
+  private lastClient: Accumulator | null = null;
   /** client address → server address → transport and ports → row. */
   private readonly conversations = new Map<string, Map<string, Map<number, ConversationAccumulator>>>();
   private conversationCount = 0;
@@ -491,20 +499,26 @@ export class StatsCollector {
     const clientPort = clientIsSrc ? m.sport : m.dport;
     const serverAddr = clientIsSrc ? m.dst : m.src;
     const serverPort = clientIsSrc ? m.dport : m.sport;
-    let conv = this.lastConversation;
+    const slot = (clientPort ^ serverPort) & 63;
+    let conv: ConversationAccumulator | null = this.recentConversations[slot]!;
     if (conv === null || conv.clientPort !== clientPort || conv.serverPort !== serverPort ||
         conv.transport !== transport || conv.client !== clientAddr || conv.server !== serverAddr) {
       conv = this.conversationRow(protocol, transport, clientAddr, clientPort, serverAddr, serverPort);
-      if (conv) this.lastConversation = conv;
+      if (conv) this.recentConversations[slot] = conv;
     }
     return conv;
   }
 
   private clientOf(address: string): Accumulator | null {
+    if (address === this.lastClientAddress && this.lastClient) return this.lastClient;
     let client = this.clients.get(address);
     if (!client && this.clients.size < this.maxClients) {
       client = new Accumulator();
       this.clients.set(address, client);
+    }
+    if (client) {
+      this.lastClientAddress = address;
+      this.lastClient = client;
     }
     return client ?? null;
   }
@@ -528,6 +542,9 @@ export class StatsCollector {
   }
 
   private procedureRow(prog: number, vers: number, proc: number, names: NameLookup): ProcedureAccumulator {
+    const slot = (prog ^ (vers << 5) ^ proc) & 63;
+    const recent = this.recentProcedures[slot]!;
+    if (recent !== null && recent.proc === proc && recent.vers === vers && recent.prog === prog) return recent;
     // prog < 2^32, vers and proc < 2^10 pack exactly into 52 bits; anything else takes the slow map.
     const packable = vers < 1024 && proc < 1024;
     const key = packable ? prog * 1_048_576 + vers * 1024 + proc : 0;
@@ -540,6 +557,7 @@ export class StatsCollector {
       if (packable) this.procedures.set(key, row);
       else this.oddProcedures.set(oddKey, row);
     }
+    this.recentProcedures[slot] = row;
     return row;
   }
 

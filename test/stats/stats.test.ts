@@ -100,6 +100,33 @@ describe("StatsCollector", () => {
     expect(formatStatsText(r)).toContain("(2 exchanges of further conversations not listed)");
   });
 
+  it("keeps rows apart whose numbers share a slot of the recent-row caches", () => {
+    // Procedures 1, 65, 129 of one program share a slot (the slot is 6 bits of prog ^ vers << 5 ^ proc),
+    // as do client ports 800 and 864 towards one server port; addresses alternate between clients.
+    // Interleaved, every lookup displaces the other row; the counts must be those of a plain tally.
+    const c = new StatsCollector();
+    const rand = prng(7);
+    const want = new Map<string, number>();
+    const clients = new Map<string, number>();
+    const conversations = new Map<string, number>();
+    for (let i = 0; i < 3000; i++) {
+      const proc = [1, 65, 129][Math.floor(rand() * 3)]!;
+      const vers = rand() < 0.5 ? 3 : 35; // (3 << 5) and (35 << 5) share their low 6 bits: the same slot again
+      const src = rand() < 0.5 ? "10.0.0.5" : "10.0.0.6";
+      const sport = rand() < 0.5 ? 800 : 864;
+      c.add(exchange(call(100003, vers, proc, { src, sport }), reply("SUCCESS", { dst: src, dport: sport })), names);
+      const key = `${vers}/${proc}`;
+      want.set(key, (want.get(key) ?? 0) + 1);
+      clients.set(src, (clients.get(src) ?? 0) + 1);
+      conversations.set(`${src}:${sport}`, (conversations.get(`${src}:${sport}`) ?? 0) + 1);
+    }
+    const r = c.result();
+    expect(new Map(r.procedures.map((p) => [`${p.vers}/${p.proc}`, p.calls]))).toEqual(want);
+    expect(new Map(r.clients.map((k) => [k.address, k.calls]))).toEqual(clients);
+    expect(new Map(r.conversations.map((k) => [`${k.client}:${k.clientPort}`, k.calls]))).toEqual(conversations);
+    expect(r.totals.calls).toBe(3000);
+  });
+
   it("counts exchanges whose header could not be decoded", () => {
     const c = new StatsCollector();
     const ex = exchange(call(1, 1, 1), null);

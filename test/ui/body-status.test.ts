@@ -10,6 +10,7 @@ import { loadRegistry } from "../../ui/spec-loader.js";
 import { BodyStatusReader } from "../../ui/body-status.js";
 import { bodyErrorName } from "../../ui/filter/fields.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
+import { call, reply } from "../filter/fixtures.js";
 
 
 
@@ -37,5 +38,29 @@ describe("body status read from the bytes", () => {
     expect(problems).toEqual([]);
     expect(replies).toBeGreaterThan(250);
     expect(errors).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("body status plans remembered by procedure number", () => {
+  it("keep procedures apart that share a slot, asked alternately", async () => {
+    const registry = await loadRegistry({ userSpecs: [], defines: new Map() });
+    const reader = new BodyStatusReader(registry);
+    // NFSv3 LOOKUP (100003/3/3) and MOUNT v3 EXPORT (100005/3/5) land in one slot of the 64.
+    const slot = (prog: number, vers: number, proc: number) => (prog ^ (vers << 5) ^ proc) & 63;
+    expect(slot(100003, 3, 3)).toBe(slot(100005, 3, 5));
+    const record = new Uint8Array(28);
+    record[27] = 2; // status word 2 right after a 24-byte reply header: NFS3ERR_NOENT for LOOKUP
+    const replyHeader = reply("SUCCESS").header;
+    if (replyHeader?.kind !== "reply") throw new Error("fixture");
+    const lookup = call(100003, 3, 3).header;
+    const exportCall = call(100005, 3, 5).header;
+    const unknown = call(100003, 3, 67).header; // no such procedure, in the same slot again
+    if (lookup?.kind !== "call" || exportCall?.kind !== "call" || unknown?.kind !== "call") throw new Error("fixture");
+    for (let i = 0; i < 4; i++) {
+      expect(reader.read(lookup, replyHeader, record)).toBe("NFS3ERR_NOENT");
+      expect(reader.read(exportCall, replyHeader, record)).toBeNull();
+      expect(reader.read(unknown, replyHeader, record)).toBeNull();
+      expect(reader.status(lookup, replyHeader, record)).toEqual({ name: "NFS3ERR_NOENT", value: 2 });
+    }
   });
 });
