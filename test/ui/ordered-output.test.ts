@@ -69,4 +69,49 @@ describe("OrderedOutput", () => {
     out.finish();
     expect(written).toEqual([1, 2]);
   });
+
+  it("long runs that never empty the queue (its entries moved to the front) keep every line once, in order", () => {
+    // Calls answered 1-60 pushes later, so some call nearly always waits and the queue
+    // rarely empties: written entries pile up at its front and are moved out in blocks.
+    let seed = 12345;
+    const rand = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const written: number[] = [];
+    const out = new OrderedOutput<number>((n) => written.push(n));
+    const exchanges: (Exchange | null)[] = [null];
+    const due = new Map<number, Exchange[]>();
+    const total = 30_000;
+    let run = 0;
+    let longestRun = 0;
+    for (let i = 1; i <= total; i++) {
+      const isCall = rand() < 0.7;
+      const ex = isCall ? exchange() : null;
+      exchanges.push(ex);
+      out.push(message(i, isCall ? "call" : "reply", ex), i);
+      if (ex) {
+        const at = i + 1 + Math.floor(rand() * 60);
+        due.set(at, [...(due.get(at) ?? []), ex]);
+      }
+      for (const e of due.get(i) ?? []) {
+        e.reply = message(i, "reply", e);
+        out.exchangeResolved(e);
+      }
+      due.delete(i);
+      // Lines go out in order, and the first one held is a call still waiting.
+      expect(written.length === 0 || written[written.length - 1] === written.length).toBe(true);
+      if (written.length < i) {
+        const first = exchanges[written.length + 1];
+        expect(first !== null && first!.reply === null).toBe(true);
+      }
+      run = written.length === i ? 0 : run + 1;
+      longestRun = Math.max(longestRun, run);
+    }
+    out.finish();
+    expect(written).toEqual(Array.from({ length: total }, (_, k) => k + 1));
+    expect(out.forcedEarly).toBe(0);
+    // Past 2 × 4096 pushes without emptying, the entries were moved to the front at least once.
+    expect(longestRun).toBeGreaterThan(2 * 4096);
+  });
 });
