@@ -23,7 +23,7 @@
  * finish(). A file that ends inside a record makes finish() throw a
  * CaptureTruncatedError (a CaptureError) after every complete frame was returned.
  */
-import { CaptureError, type Frame } from "./frame.js";
+import { BufferFrame, CaptureError, type Frame } from "./frame.js";
 
 /** Largest captured packet accepted (Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD). */
 export const MAX_PACKET_BYTES = 262_144;
@@ -136,11 +136,8 @@ export class FrameParser {
 
   private failure: CaptureError | null = null;
   private out: Frame[] = [];
-  /** Set during each(): frames go to it, in `reused`, instead of into `out`. */
+  /** Set during each(): frames go to it instead of into `out`. */
   private visit: ((frame: Frame) => void) | null = null;
-  private readonly reused: { -readonly [K in keyof Frame]: Frame[K] } = {
-    no: 0, tsSec: 0, tsNsec: 0, linkType: 0, bytes: new Uint8Array(0), originalLength: 0, fileOffset: 0, interfaceId: 0,
-  };
   private view: DataView = new DataView(new ArrayBuffer(0));
   private viewOf: Uint8Array | null = null;
 
@@ -203,9 +200,9 @@ export class FrameParser {
   }
 
   /**
-   * As push(), but hands every frame to `visit` as soon as it is parsed, in one
-   * object reused for every frame (no object per frame: the cheapest way through a
-   * large capture). `visit` must not keep the object; `bytes` it may keep as push()'s.
+   * As push(), but hands every frame to `visit` as soon as it is parsed, with no list
+   * of frames (the cheapest way through a large capture). `visit` is not to keep the
+   * frame object; `bytes` it may keep as push()'s.
    */
   each(chunk: Uint8Array, visit: (frame: Frame) => void): void {
     this.visit = visit;
@@ -216,26 +213,23 @@ export class FrameParser {
     }
   }
 
-  /** A parsed frame: to the visitor (each) or into the list push() returns. */
+  /**
+   * A parsed frame, whose bytes are [start, end) of `buf`: to the visitor (each), as
+   * a BufferFrame that makes no view unless asked; or into the list push() returns,
+   * with its view. (A new object per frame either way: refilling one long-lived
+   * object cost more, each store of a young value into it going through the
+   * collector's write barrier.)
+   */
   private emit(
-    no: number, tsSec: number, tsNsec: number, linkType: number, bytes: Uint8Array,
+    no: number, tsSec: number, tsNsec: number, linkType: number, buf: Uint8Array, start: number, end: number,
     originalLength: number, fileOffset: number, interfaceId: number,
   ): void {
     const visit = this.visit;
     if (visit === null) {
-      this.out.push({ no, tsSec, tsNsec, linkType, bytes, originalLength, fileOffset, interfaceId });
+      this.out.push({ no, tsSec, tsNsec, linkType, bytes: buf.subarray(start, end), originalLength, fileOffset, interfaceId });
       return;
     }
-    const f = this.reused;
-    f.no = no;
-    f.tsSec = tsSec;
-    f.tsNsec = tsNsec;
-    f.linkType = linkType;
-    f.bytes = bytes;
-    f.originalLength = originalLength;
-    f.fileOffset = fileOffset;
-    f.interfaceId = interfaceId;
-    visit(f);
+    visit(new BufferFrame(no, tsSec, tsNsec, linkType, buf, start, end, originalLength, fileOffset, interfaceId));
   }
 
   /**
@@ -417,7 +411,7 @@ export class FrameParser {
     const originalLength = view.getUint32(pos + 12, le);
     const dataStart = pos + headerLength;
     const linkType = (this.pcapInterface as InterfaceState).linkType;
-    this.emit(++this.frameCount, sec, nsec, linkType, buf.subarray(dataStart, dataStart + capturedLength), originalLength,
+    this.emit(++this.frameCount, sec, nsec, linkType, buf, dataStart, dataStart + capturedLength, originalLength,
       fileOffset + headerLength, 0);
     return total;
   }
@@ -537,7 +531,7 @@ export class FrameParser {
       throw new CaptureError(fileOffset + 20, `pcapng packet claims ${capturedLength} captured bytes but its block of ${length} bytes cannot hold them`);
     }
     this.convertTimestamp(iface, high, low);
-    this.emit(++this.frameCount, this.tsSec, this.tsNsec, iface.linkType, buf.subarray(pos + 28, pos + 28 + capturedLength),
+    this.emit(++this.frameCount, this.tsSec, this.tsNsec, iface.linkType, buf, pos + 28, pos + 28 + capturedLength,
       originalLength, fileOffset + 28, interfaceId);
   }
 
@@ -549,7 +543,7 @@ export class FrameParser {
     let capturedLength = Math.min(originalLength, length - 16);
     if (iface.snaplen > 0) capturedLength = Math.min(capturedLength, iface.snaplen);
     if (capturedLength > MAX_PACKET_BYTES) capturedLength = MAX_PACKET_BYTES;
-    this.emit(++this.frameCount, 0, 0, iface.linkType, buf.subarray(pos + 12, pos + 12 + capturedLength), originalLength,
+    this.emit(++this.frameCount, 0, 0, iface.linkType, buf, pos + 12, pos + 12 + capturedLength, originalLength,
       fileOffset + 12, 0);
   }
 

@@ -238,11 +238,10 @@ export async function* readFrameBatches(source: CaptureSource, options: ReadFram
 }
 
 /**
- * Every frame handed to `visit` as it is parsed, in one object reused for every frame
- * (see FrameParser.each: `visit` must not keep it); `between` is awaited after each
- * batch of at most BATCH_BYTES of input. The same frames, errors and truncation
- * reports as readFrameBatches, without an object per frame: the cheapest way to
- * consume a capture.
+ * Every frame handed to `visit` as it is parsed (see FrameParser.each: `visit` is not
+ * to keep the object); `between` is awaited after each batch of at most BATCH_BYTES
+ * of input. The same frames, errors and truncation reports as readFrameBatches,
+ * without a list of frames per batch: the cheapest way to consume a capture.
  */
 export async function eachFrame(
   source: CaptureSource, options: ReadFramesOptions, visit: (frame: Frame) => void, between?: () => Promise<void> | void,

@@ -18,8 +18,7 @@
  * is reported downstream (UDP `missingBytes`, TCP `truncatedAfter`); an issue is
  * raised only when the shortfall is not explained by the snaplen.
  */
-import type { Frame } from "./frame.js";
-import { LinkType } from "./frame.js";
+import { BufferFrame, LinkType, type Frame } from "./frame.js";
 import type { Limits } from "./limits.js";
 import type { FrameIssue, FrameIssueCode, TransportSink } from "./transport.js";
 import { AddressTextCache } from "./ip-address.js";
@@ -80,6 +79,12 @@ export class PacketDecoder {
   private wireShortfall = 0;
   private carried = false;
   private issueRaised = false;
+  /**
+   * Where the frame's bytes start in the buffer being decoded (offsets are absolute in
+   * it; issues give them from the frame's start), and where they end.
+   */
+  private base = 0;
+  private frameEnd = 0;
 
   private counts = { frames: 0, carried: 0, ipv4: 0, ipv6: 0, udpDatagrams: 0, notIp: 0, unsupportedLink: 0, malformed: 0, truncated: 0 };
 
@@ -97,13 +102,27 @@ export class PacketDecoder {
     this.tsSec = frame.tsSec;
     this.tsNsec = frame.tsNsec;
     this.now = frame.tsSec + frame.tsNsec / 1e9;
+    // A reader's frame is read in place in its buffer, with no view of its own.
+    let data: Uint8Array;
+    let start = 0;
+    let end: number;
+    if (frame instanceof BufferFrame) {
+      data = frame.data;
+      start = frame.start;
+      end = frame.end;
+    } else {
+      data = frame.bytes;
+      end = data.length;
+    }
+    this.base = start;
+    this.frameEnd = end;
     // Bytes the wire had that the capture did not keep (snaplen): explains short IP payloads.
-    this.wireShortfall = frame.originalLength - frame.bytes.length;
+    this.wireShortfall = frame.originalLength - (end - start);
     this.carried = false;
     this.issueRaised = false;
     this.tcp.expire(this.now, frame.no, frame.tsSec, frame.tsNsec);
     this.fragments.expire(this.now, frame.no);
-    this.decodeLink(frame.bytes, frame.linkType);
+    this.decodeLink(data, start, end, frame.linkType);
     if (this.carried) this.counts.carried++;
     this.sink.frameDone?.(frame.no, this.carried);
   }
@@ -136,7 +155,7 @@ export class PacketDecoder {
       this.counts.malformed++;
       this.issueRaised = true;
     }
-    this.sink.frameIssue({ frame: this.frameNo, code, detail, offset });
+    this.sink.frameIssue({ frame: this.frameNo, code, detail, offset: offset - this.base });
   }
 
   /** "truncated" when the snaplen explains a short header, else the malformed code. */
@@ -145,57 +164,60 @@ export class PacketDecoder {
     else this.issue(malformed, `${what} needs ${needed} bytes, only ${have} present`, offset);
   }
 
-  private decodeLink(b: Uint8Array, linkType: number): void {
+  private decodeLink(b: Uint8Array, start: number, end: number, linkType: number): void {
+    const length = end - start;
     let off: number;
     let etherType: number;
     switch (linkType) {
       case LinkType.ETHERNET:
-        if (b.length < 14) return this.short("malformed-link", "Ethernet header", 0, 14, b.length);
-        etherType = u16(b, 12);
-        off = 14;
+        if (length < 14) return this.short("malformed-link", "Ethernet header", start, 14, length);
+        etherType = u16(b, start + 12);
+        off = start + 14;
         break;
       case LinkType.LINUX_SLL:
-        if (b.length < 16) return this.short("malformed-link", "Linux cooked (SLL) header", 0, 16, b.length);
-        etherType = u16(b, 14);
-        off = 16;
+        if (length < 16) return this.short("malformed-link", "Linux cooked (SLL) header", start, 16, length);
+        etherType = u16(b, start + 14);
+        off = start + 16;
         break;
       case LinkType.LINUX_SLL2:
-        if (b.length < 20) return this.short("malformed-link", "Linux cooked (SLL2) header", 0, 20, b.length);
-        etherType = u16(b, 0);
-        off = 20;
+        if (length < 20) return this.short("malformed-link", "Linux cooked (SLL2) header", start, 20, length);
+        etherType = u16(b, start);
+        off = start + 20;
         break;
       case LinkType.NULL:
       case LinkType.LOOP: {
-        if (b.length < 4) return this.short("malformed-link", "BSD loopback header", 0, 4, b.length);
+        if (length < 4) return this.short("malformed-link", "BSD loopback header", start, 4, length);
         // The family is in the capturing host's byte order (NULL) or big-endian (LOOP);
         // families are small, so a value with high bits set is the other order.
-        let family = u32(b, 0);
-        if (family > 0xffff) family = (((b[3] as number) << 24) | ((b[2] as number) << 16) | ((b[1] as number) << 8) | (b[0] as number)) >>> 0;
-        if (family === 2) return this.ipv4(b, 4);
+        let family = u32(b, start);
+        if (family > 0xffff) {
+          family = (((b[start + 3] as number) << 24) | ((b[start + 2] as number) << 16) | ((b[start + 1] as number) << 8) | (b[start] as number)) >>> 0;
+        }
+        if (family === 2) return this.ipv4(b, start + 4);
         // AF_INET6 is 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS).
-        if (family === 24 || family === 28 || family === 30) return this.ipv6(b, 4);
+        if (family === 24 || family === 28 || family === 30) return this.ipv6(b, start + 4);
         this.counts.notIp++;
-        return this.issue("not-ip", `BSD loopback address family ${family}`, 0);
+        return this.issue("not-ip", `BSD loopback address family ${family}`, start);
       }
       case LinkType.RAW: {
-        if (b.length < 1) return this.short("malformed-ip", "raw IP header", 0, 1, 0);
-        const version = (b[0] as number) >> 4;
-        if (version === 4) return this.ipv4(b, 0);
-        if (version === 6) return this.ipv6(b, 0);
+        if (length < 1) return this.short("malformed-ip", "raw IP header", start, 1, 0);
+        const version = (b[start] as number) >> 4;
+        if (version === 4) return this.ipv4(b, start);
+        if (version === 6) return this.ipv6(b, start);
         this.counts.notIp++;
-        return this.issue("not-ip", `raw IP link but IP version ${version}`, 0);
+        return this.issue("not-ip", `raw IP link but IP version ${version}`, start);
       }
       case LinkType.IPV4:
-        return this.ipv4(b, 0);
+        return this.ipv4(b, start);
       case LinkType.IPV6:
-        return this.ipv6(b, 0);
+        return this.ipv6(b, start);
       default:
         this.counts.unsupportedLink++;
-        return this.issue("unsupported-link", `link type ${linkType} is not supported`, 0);
+        return this.issue("unsupported-link", `link type ${linkType} is not supported`, start);
     }
     for (let tags = 0; etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ || etherType === ETHERTYPE_QINQ_OLD; tags++) {
       if (tags >= MAX_VLAN_TAGS) return this.issue("malformed-link", `more than ${MAX_VLAN_TAGS} nested VLAN tags`, off);
-      if (off + 4 > b.length) return this.short("malformed-link", "VLAN tag", off, 4, b.length - off);
+      if (off + 4 > end) return this.short("malformed-link", "VLAN tag", off, 4, end - off);
       etherType = u16(b, off + 2);
       off += 4;
     }
@@ -206,7 +228,7 @@ export class PacketDecoder {
   }
 
   private ipv4(b: Uint8Array, off: number): void {
-    const avail = b.length - off;
+    const avail = this.frameEnd - off;
     if (avail < 20) return this.short("malformed-ip", "IPv4 header", off, 20, avail);
     const first = b[off] as number;
     if (first >> 4 !== 4) return this.issue("malformed-ip", `IP version ${first >> 4} where IPv4 was expected`, off);
@@ -220,9 +242,9 @@ export class PacketDecoder {
     if (totalLength < headerLength) return this.issue("malformed-ip", `IPv4 total length ${totalLength} is shorter than its header (${headerLength})`, off + 2);
     let end = off + totalLength;
     let missing = 0;
-    if (end > b.length) {
-      missing = end - b.length;
-      end = b.length;
+    if (end > this.frameEnd) {
+      missing = end - this.frameEnd;
+      end = this.frameEnd;
       this.noteMissing("IPv4", missing, off + 2);
     }
     const protocol = b[off + 9] as number;
@@ -235,14 +257,18 @@ export class PacketDecoder {
       const key = `IPv4 ${src} > ${dst} proto ${protocol} id ${u16(b, off + 4)}`;
       const whole = this.fragments.add(key, fragmentOffset, more, b.subarray(off + headerLength, end), this.frameNo, this.now, protocol);
       this.carried = true;
-      if (whole) this.transport(whole.protocol, whole.payload, 0, whole.payload.length, 0, b, off + 12, off + 16, 4, whole.frames);
+      if (whole) {
+        // Offsets in a reassembled datagram are its own (as before the frame's bytes were read in place).
+        this.base = 0;
+        this.transport(whole.protocol, whole.payload, 0, whole.payload.length, 0, b, off + 12, off + 16, 4, whole.frames);
+      }
       return;
     }
     this.transport(protocol, b, off + headerLength, end, missing, b, off + 12, off + 16, 4, NO_FRAGMENTS);
   }
 
   private ipv6(b: Uint8Array, off: number): void {
-    const avail = b.length - off;
+    const avail = this.frameEnd - off;
     if (avail < 40) return this.short("malformed-ip", "IPv6 header", off, 40, avail);
     const first = b[off] as number;
     if (first >> 4 !== 6) return this.issue("malformed-ip", `IP version ${first >> 4} where IPv6 was expected`, off);
@@ -251,11 +277,11 @@ export class PacketDecoder {
     const next = b[off + 6] as number;
     let end = off + 40 + payloadLength;
     // Payload length 0 without a hop-by-hop header: segmentation offload, use what is there.
-    if (payloadLength === 0 && next !== 0) end = b.length;
+    if (payloadLength === 0 && next !== 0) end = this.frameEnd;
     let missing = 0;
-    if (end > b.length) {
-      missing = end - b.length;
-      end = b.length;
+    if (end > this.frameEnd) {
+      missing = end - this.frameEnd;
+      end = this.frameEnd;
       this.noteMissing("IPv6", missing, off + 4);
     }
     this.ipv6Chain(next, b, off + 40, end, missing, b, off + 8, off + 24, NO_FRAGMENTS, true);
@@ -300,7 +326,10 @@ export class PacketDecoder {
           const key = `IPv6 ${src} > ${dst} id ${u32(buf, o - 4)}`;
           const whole = this.fragments.add(key, fragmentOffset, more, buf.subarray(o, end), this.frameNo, this.now, fragNext);
           this.carried = true;
-          if (whole) this.ipv6Chain(whole.protocol, whole.payload, 0, whole.payload.length, 0, addrBuf, srcOff, dstOff, whole.frames, false);
+          if (whole) {
+            this.base = 0;
+            this.ipv6Chain(whole.protocol, whole.payload, 0, whole.payload.length, 0, addrBuf, srcOff, dstOff, whole.frames, false);
+          }
           return;
         }
         default:
@@ -332,7 +361,7 @@ export class PacketDecoder {
         this.frameNo, this.tsSec, this.tsNsec, this.now,
         addrBuf, srcOff, dstOff, addrLen,
         u16(buf, o), u16(buf, o + 2), u32(buf, o + 4), u32(buf, o + 8), buf[o + 13] as number,
-        buf.subarray(o + dataOffset, end), missing,
+        buf, o + dataOffset, end, missing,
       );
       if (carried) this.carried = true;
       return;

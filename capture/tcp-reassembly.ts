@@ -35,7 +35,7 @@
  * retransmissions) until then.
  */
 import type { Limits } from "./limits.js";
-import type { Direction, FrameIssueCode, TcpChunk, TcpCloseReason, TcpConnection, TransportSink } from "./transport.js";
+import { BufferChunk, type Direction, type FrameIssueCode, type TcpCloseReason, type TcpConnection, type TransportSink } from "./transport.js";
 import { AddressTextCache } from "./ip-address.js";
 
 const FIN = 0x01;
@@ -143,8 +143,6 @@ export class TcpReassembler {
   private tsSec = 0;
   private tsNsec = 0;
   private lookupDir: Direction = 0;
-  /** The one chunk object handed to the sink (made at the first delivery). */
-  private chunk: { -readonly [K in keyof TcpChunk]: TcpChunk[K] } | null = null;
 
   readonly stats: TcpStats = {
     segments: 0, connections: 0, chunks: 0, bytesDelivered: 0, gapBytes: 0, retransmissions: 0, outOfOrder: 0,
@@ -158,15 +156,16 @@ export class TcpReassembler {
 
   /**
    * One TCP segment. Addresses are read in place: `addrLen` bytes at `srcOff`/`dstOff`
-   * of `pkt`. `payload` is what was captured; `truncatedAfter` is how many more bytes
-   * the IP header declared. Returns true when payload bytes were delivered or kept
+   * of `pkt`. The payload that was captured is bytes [payloadStart, payloadEnd) of
+   * `data`, read there in place; `truncatedAfter` is how many more bytes the IP header
+   * declared. Returns true when payload bytes were delivered or kept
    * for later delivery.
    */
   segment(
     frame: number, tsSec: number, tsNsec: number, now: number,
     pkt: Uint8Array, srcOff: number, dstOff: number, addrLen: number,
     sport: number, dport: number, seq: number, ack: number, flags: number,
-    payload: Uint8Array, truncatedAfter: number,
+    data: Uint8Array, payloadStart: number, payloadEnd: number, truncatedAfter: number,
   ): boolean {
     this.frame = frame;
     this.tsSec = tsSec;
@@ -177,7 +176,7 @@ export class TcpReassembler {
     let dir = this.lookupDir;
     const isSyn = (flags & SYN) !== 0;
     const isAck = (flags & ACK) !== 0;
-    const declared = payload.length + truncatedAfter;
+    const declared = payloadEnd - payloadStart + truncatedAfter;
 
     if (flow) {
       let replace = false;
@@ -251,7 +250,7 @@ export class TcpReassembler {
         d.nextSeq = dataSeq;
         d.midstream = true;
       }
-      carried = this.accept(flow, dir, d, dataSeq, payload, truncatedAfter);
+      carried = this.accept(flow, dir, d, dataSeq, data, payloadStart, payloadEnd, truncatedAfter);
     }
     if (flags & FIN && !flow.closed) {
       const finSeq = (dataSeq + declared) >>> 0;
@@ -385,15 +384,18 @@ export class TcpReassembler {
   // Stream reassembly
 
   /** Payload [seq, seq + captured + truncated) of one direction. */
-  private accept(flow: Flow, dir: Direction, d: StreamDirection, seq: number, bytes: Uint8Array, truncated: number): boolean {
-    const length = bytes.length + truncated;
+  /** A segment's payload, bytes [start, end) of `data`, and `truncated` bytes more the snaplen cut. */
+  private accept(
+    flow: Flow, dir: Direction, d: StreamDirection, seq: number, data: Uint8Array, start: number, end: number, truncated: number,
+  ): boolean {
+    const length = end - start + truncated;
     const rel = (seq - d.nextSeq) | 0;
     if (rel + length <= 0) {
       this.retransmission(flow, dir, seq, length);
       return false;
     }
-    if (rel > 0) return this.bufferSegment(flow, dir, d, seq, bytes, truncated, rel);
-    this.deliverInOrder(flow, dir, d, seq, bytes, truncated);
+    if (rel > 0) return this.bufferSegment(flow, dir, d, seq, data.subarray(start, end), truncated, rel);
+    this.deliverInOrder(flow, dir, d, seq, data, start, end, truncated);
     this.drain(flow, dir, d);
     return true;
   }
@@ -407,21 +409,24 @@ export class TcpReassembler {
   }
 
   /**
-   * Delivers a segment that starts at or before nextSeq and ends after it: the new part
-   * as a view of `bytes`, advancing nextSeq past the declared end.
+   * Delivers a segment (bytes [start, end) of `data`) that starts at or before nextSeq
+   * and ends after it: the new part, in place, advancing nextSeq past the declared end.
    */
-  private deliverInOrder(flow: Flow, dir: Direction, d: StreamDirection, seq: number, bytes: Uint8Array, truncated: number): void {
+  private deliverInOrder(
+    flow: Flow, dir: Direction, d: StreamDirection, seq: number, data: Uint8Array, start: number, end: number, truncated: number,
+  ): void {
+    const captured = end - start;
     const skip = (d.nextSeq - seq) | 0;
-    const end = (seq + bytes.length + truncated) >>> 0;
-    const newLength = (end - d.nextSeq) | 0;
-    if (d.buffered.length > 0) this.reconcile(flow, dir, d, bytes, skip, newLength);
-    if (skip < bytes.length) {
-      this.emit(flow, dir, d, skip === 0 ? bytes : bytes.subarray(skip), truncated);
+    const seqEnd = (seq + captured + truncated) >>> 0;
+    const newLength = (seqEnd - d.nextSeq) | 0;
+    if (d.buffered.length > 0) this.reconcile(flow, dir, d, data.subarray(start, end), skip, newLength);
+    if (skip < captured) {
+      this.emit(flow, dir, d, data, start + skip, end, truncated);
       d.gap += truncated;
     } else {
       d.gap += newLength;
     }
-    d.nextSeq = end;
+    d.nextSeq = seqEnd;
   }
 
   /**
@@ -462,7 +467,7 @@ export class TcpReassembler {
       d.buffered.shift();
       this.unbuffer(d, e.bytes.length);
       if (eRel + e.bytes.length + e.truncatedAfter <= 0) continue;
-      this.deliverInOrder(flow, dir, d, e.seq, e.bytes, e.truncatedAfter);
+      this.deliverInOrder(flow, dir, d, e.seq, e.bytes, 0, e.bytes.length, e.truncatedAfter);
     }
     this.checkFin(flow, dir, d);
   }
@@ -594,7 +599,7 @@ export class TcpReassembler {
       if (d.finSeq !== -1 && !d.finished) missing += Math.max(0, (d.finSeq - d.nextSeq) | 0);
       if (missing > 0 && d.started) {
         d.gap = missing;
-        this.emit(flow, dir, d, EMPTY, 0);
+        this.emit(flow, dir, d, EMPTY, 0, 0, 0);
       }
       this.unbuffer(d, d.bufferedBytes);
       d.buffered = [];
@@ -608,29 +613,19 @@ export class TcpReassembler {
     this.stats.bufferedBytes = this.totalBuffered;
   }
 
-  private emit(flow: Flow, dir: Direction, d: StreamDirection, bytes: Uint8Array, truncatedAfter: number): void {
+  /** Hands on bytes [start, end) of `data` as the next chunk of (flow, dir). */
+  private emit(flow: Flow, dir: Direction, d: StreamDirection, data: Uint8Array, start: number, end: number, truncatedAfter: number): void {
     const gapBefore = d.gap;
     const midstream = d.midstream;
     d.gap = 0;
     d.midstream = false;
     this.stats.chunks++;
-    this.stats.bytesDelivered += bytes.length;
+    this.stats.bytesDelivered += end - start;
     this.stats.gapBytes += gapBefore;
-    // One chunk object for every delivery (TcpChunk: the sink does not keep it).
-    const chunk = (this.chunk ??= {
-      conn: flow, dir, frame: 0, tsSec: 0, tsNsec: 0, bytes: EMPTY, gapBefore: 0, midstream: false, truncatedAfter: 0,
-    });
-    chunk.conn = flow;
-    chunk.dir = dir;
-    chunk.frame = this.frame;
-    chunk.tsSec = this.tsSec;
-    chunk.tsNsec = this.tsNsec;
-    chunk.bytes = bytes;
-    chunk.gapBefore = gapBefore;
-    chunk.midstream = midstream;
-    chunk.truncatedAfter = truncatedAfter;
+    // A new chunk object per delivery: refilling one long-lived object cost more, every
+    // store of a young value into an old object going through the collector's write barrier.
+    const chunk = new BufferChunk(flow, dir, this.frame, this.tsSec, this.tsNsec, data, start, end, gapBefore, midstream, truncatedAfter);
     this.sink.tcpData(chunk);
-    chunk.bytes = EMPTY;
   }
 
   private mismatch(flow: Flow, dir: Direction): void {

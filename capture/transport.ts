@@ -55,6 +55,37 @@ export interface TcpChunk {
   readonly truncatedAfter: number;
 }
 
+/**
+ * A chunk whose bytes are [start, end) of `data` (a frame's or a reader's buffer): the
+ * record marker reads them there in place, and `bytes` is a view made when asked for
+ * (a view costs a few hundred instructions; most chunks need none).
+ */
+export class BufferChunk implements TcpChunk {
+  constructor(
+    readonly conn: TcpConnection,
+    readonly dir: Direction,
+    readonly frame: number,
+    readonly tsSec: number,
+    readonly tsNsec: number,
+    readonly data: Uint8Array,
+    readonly start: number,
+    readonly end: number,
+    readonly gapBefore: number,
+    readonly midstream: boolean,
+    readonly truncatedAfter: number,
+  ) {}
+
+  get bytes(): Uint8Array {
+    return this.data.subarray(this.start, this.end);
+  }
+
+  /** The same bytes with other flags (a consumer's own view of where the chunk stands). */
+  withFlags(midstream: boolean, gapBefore: number): BufferChunk {
+    return new BufferChunk(this.conn, this.dir, this.frame, this.tsSec, this.tsNsec, this.data, this.start, this.end,
+      gapBefore, midstream, this.truncatedAfter);
+  }
+}
+
 export type TcpCloseReason = "fin" | "rst" | "idle" | "evicted" | "end";
 
 export interface TcpClose {

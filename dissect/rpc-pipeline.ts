@@ -17,8 +17,9 @@
  * retransmission or a duplicate reply points at it).
  */
 import type { Limits } from "../capture/limits.js";
-import type {
-  Direction, FrameIssue, FrameIssueCode, TcpChunk, TcpClose, TcpConnection, TransportSink, UdpDatagram,
+import {
+  BufferChunk, type Direction, type FrameIssue, type FrameIssueCode, type TcpChunk, type TcpClose, type TcpConnection,
+  type TransportSink, type UdpDatagram,
 } from "../capture/transport.js";
 import type { Issue, IssueCode } from "./malformed.js";
 import { BufferBudget, RecordMarker, type MarkerIssueCode, type RecordEvent, type RecordHandler } from "./record-marking.js";
@@ -472,7 +473,7 @@ export class RpcPipeline implements TransportSink {
         });
         st.dirs[chunk.dir].dropped = 0;
       }
-      st.handler!.data(chunk.midstream ? chunk : { ...chunk, midstream: true });
+      st.handler!.data(chunk.midstream ? chunk : withFlags(chunk, true, chunk.gapBefore));
       return;
     }
     st.handler!.data(chunk);
@@ -579,7 +580,7 @@ export class RpcPipeline implements TransportSink {
       this.forward(st, this.rebuild(st.conn, dir, h, first ? !aligned : h.midstream, first ? 0 : h.gapBefore));
       first = false;
     }
-    if (first) this.forward(st, chunk.midstream === !aligned && chunk.gapBefore === 0 ? chunk : { ...chunk, midstream: !aligned, gapBefore: 0 });
+    if (first) this.forward(st, chunk.midstream === !aligned && chunk.gapBefore === 0 ? chunk : withFlags(chunk, !aligned, 0));
     else this.forward(st, chunk);
 
     // The other direction: replay what it held from its start; if it lost bytes, it starts midstream.
@@ -618,6 +619,12 @@ export class RpcPipeline implements TransportSink {
     });
     d.dropped = 0;
   }
+}
+
+/** The chunk with other flags; a BufferChunk stays one (a spread would drop its `bytes`). */
+function withFlags(chunk: TcpChunk, midstream: boolean, gapBefore: number): TcpChunk {
+  if (chunk instanceof BufferChunk) return chunk.withFlags(midstream, gapBefore);
+  return { ...chunk, midstream, gapBefore };
 }
 
 // ── ONC-RPC over a byte stream ────────────────────────────────────────────────

@@ -53,8 +53,8 @@ export interface AnalyzeHandlers {
   /** Gaps, resyncs, frames that are not RPC, and other stream-level issues. */
   streamIssue?(issue: StreamIssue): void;
   /**
-   * Every frame, before it is decoded (for writers and progress). From a capture
-   * file or stream the object is reused for the next frame: copy what is kept.
+   * Every frame, before it is decoded (for writers and progress). The object is not
+   * to be kept: copy what is needed.
    */
   frame?(frame: Frame): void;
 }
@@ -218,7 +218,7 @@ export async function analyzeCapture(
         await afterBatch();
       }
     } else {
-      // From a capture: one frame object for all (handlers.frame must not keep it).
+      // From a capture: frames one by one, with no list per batch (handlers.frame does not keep them).
       await eachFrame(source, readOptions, onFrame, options.now || options.yieldBetweenBatches ? afterBatch : undefined);
     }
   } catch (err) {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { CaptureError, LinkType, type Frame } from "../../capture/frame.js";
+import { BufferFrame, CaptureError, LinkType, type Frame } from "../../capture/frame.js";
 import {
   CaptureTruncatedError, eachFrame, FrameByteReader, readFrameBatches, readFrameBytesAt, readFrames, type CaptureSource, type ReadFramesOptions,
 } from "../../capture/open-capture.js";
@@ -205,13 +205,20 @@ describe("re-reading frame bytes", () => {
   });
 });
 
-describe("eachFrame (one frame object for all) against readFrameBatches", () => {
+describe("eachFrame (frames read in place, no view unless asked) against readFrameBatches", () => {
+  /** A frame's fields as plain data, its bytes as hex. */
+  function plain(f: Frame): unknown {
+    return {
+      no: f.no, tsSec: f.tsSec, tsNsec: f.tsNsec, linkType: f.linkType, bytes: hexOf(f.bytes),
+      originalLength: f.originalLength, fileOffset: f.fileOffset, interfaceId: f.interfaceId,
+    };
+  }
   /** Every frame as plain data (bytes as hex), then the error or truncation report, if any. */
   async function viaBatches(source: () => CaptureSource, withReport: boolean): Promise<unknown[]> {
     const out: unknown[] = [];
     const options: ReadFramesOptions = withReport ? { onTruncated: (e) => out.push(`truncated: ${e.message} (${e.completeFrames})`) } : {};
     try {
-      for await (const batch of readFrameBatches(source(), options)) for (const f of batch) out.push({ ...f, bytes: hexOf(f.bytes) });
+      for await (const batch of readFrameBatches(source(), options)) for (const f of batch) out.push(plain(f));
     } catch (err) {
       out.push(`error: ${(err as Error).message}`);
     }
@@ -220,14 +227,16 @@ describe("eachFrame (one frame object for all) against readFrameBatches", () => 
   async function viaEach(source: () => CaptureSource, withReport: boolean): Promise<unknown[]> {
     const out: unknown[] = [];
     const options: ReadFramesOptions = withReport ? { onTruncated: (e) => out.push(`truncated: ${e.message} (${e.completeFrames})`) } : {};
-    let seen: Frame | null = null;
     let batches = 0;
     try {
       await eachFrame(source(), options, (f) => {
-        // One object for every frame: the point of eachFrame.
-        if (seen) expect(f).toBe(seen);
-        seen = f;
-        out.push({ ...f, bytes: hexOf(f.bytes) });
+        // The bytes stay in the reader's buffer: the decoder reads them there, a view is made only when asked.
+        expect(f).toBeInstanceOf(BufferFrame);
+        const b = f as BufferFrame;
+        expect(b.end - b.start).toBe(f.bytes.length);
+        expect(b.data.buffer).toBe(f.bytes.buffer);
+        expect(b.data.byteOffset + b.start).toBe(f.bytes.byteOffset);
+        out.push(plain(f));
       }, () => {
         batches++;
       });

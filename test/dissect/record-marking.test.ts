@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { DEFAULT_LIMITS, withLimits, type Limits } from "../../capture/limits.js";
 import { BufferBudget, RecordMarker, type MarkerStats, type StreamSegment } from "../../dissect/record-marking.js";
 import { checkRecordStart } from "../../dissect/rpc-heuristics.js";
+import { BufferChunk, type TcpConnection } from "../../capture/transport.js";
 import { authSys, call, concat, fragments, record, reply, u32 } from "./helpers.js";
 
 interface Out {
@@ -18,9 +19,33 @@ function seg(frame: number, bytes: Uint8Array, opts: Partial<StreamSegment> = {}
   return { frame, tsSec: frame, tsNsec: 0, bytes, gapBefore: 0, midstream: false, truncatedAfter: 0, ...opts };
 }
 
+/**
+ * Runs the marker over the segments as given, and again over the same bytes lying in
+ * place inside larger buffers between garbage (as the capture layer hands them on:
+ * BufferChunk); both runs must give the same records, issues and counts.
+ */
 function run(segs: StreamSegment[], limits: Limits = DEFAULT_LIMITS, budget?: BufferBudget, keepPrefix?: number): Out {
+  const out = runOnce(segs, limits, budget, keepPrefix);
+  const inPlace = runOnce(segs.map(inPlaceSegment), limits, budget && new BufferBudget(budget.max), keepPrefix);
+  expect(inPlace).toEqual(out);
+  return out;
+}
+
+const CONN: TcpConnection = { id: 0, aAddr: "10.0.0.1", aPort: 700, bAddr: "10.0.0.2", bPort: 2049, sawSyn: true };
+let garbageSeed = 1;
+
+function inPlaceSegment(s: StreamSegment): BufferChunk {
+  const before = garbageSeed % 13;
+  const after = (garbageSeed * 7) % 11;
+  garbageSeed++;
+  const data = new Uint8Array(before + s.bytes.length + after).fill(0x80 | (garbageSeed & 0x7f));
+  data.set(s.bytes, before);
+  return new BufferChunk(CONN, 0, s.frame, s.tsSec, s.tsNsec, data, before, before + s.bytes.length, s.gapBefore, s.midstream, s.truncatedAfter);
+}
+
+function runOnce(segs: StreamSegment[], limits: Limits, budget?: BufferBudget, keepPrefix?: number): Out {
   const out: Out = { records: [], issues: [], stats: undefined as unknown as MarkerStats };
-  const sources = new Set(segs.map((s) => s.bytes.buffer));
+  const sources = new Set(segs.map((s) => (s instanceof BufferChunk ? s.data.buffer : s.bytes.buffer)));
   const marker = new RecordMarker(
     limits,
     {
@@ -40,7 +65,7 @@ function run(segs: StreamSegment[], limits: Limits = DEFAULT_LIMITS, budget?: Bu
   );
   for (const s of segs) marker.push(s);
   marker.close(segs.length ? segs[segs.length - 1]!.frame : 0, "end");
-  out.stats = marker.stats;
+  out.stats = { ...marker.stats };
   return out;
 }
 
