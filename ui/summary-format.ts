@@ -71,16 +71,27 @@ interface EndpointPiece {
   readonly bytes: Uint8Array;
 }
 
+/** A TCP connection's endpoint pieces (up to one per direction). */
+interface ConnectionPieces {
+  readonly connId: number;
+  readonly dirs: EndpointPiece[];
+}
+
 interface ProcedurePieces {
+  readonly prog: number;
+  /** vers · 0x10000 + proc. */
+  readonly versProc: number;
   call: Uint8Array | null;
+  /** The reply piece for SUCCESS, nearly every reply's, outside the map. */
+  success: Uint8Array | null;
   readonly byStatus: Map<string, Uint8Array>;
   /** The text line's `  Call   nfs v3 READ`, and `  Reply  nfs v3 READ  SUCCESS` by status. */
   textCall: Uint8Array | null;
   readonly textByStatus: Map<string, Uint8Array>;
 }
 
-function newProcedurePieces(): ProcedurePieces {
-  return { call: null, byStatus: new Map(), textCall: null, textByStatus: new Map() };
+function newProcedurePieces(prog = -1, versProc = -1): ProcedurePieces {
+  return { prog, versProc, call: null, success: null, byStatus: new Map(), textCall: null, textByStatus: new Map() };
 }
 
 /** What a text summary line is made of besides the message (LineCache.textLineParts; one object, reused). */
@@ -142,13 +153,14 @@ export class LineCache {
 
   /** Per TCP connection, its two directions' endpoint pieces; UDP pieces by address text. */
   private readonly tcpEndpointPieces = new Map<number, EndpointPiece[]>();
+  private readonly recentEndpointPieces = new Array<ConnectionPieces | null>(256).fill(null);
   private readonly udpEndpointPieces = new Map<string, Uint8Array>();
 
   /** `,"src":…,"dst":…,"sport":…,"dport":…,"transport":…,"xid":` for the message's direction. */
   jsonEndpointPiece(msg: RpcMessage): Uint8Array {
     // Each line asks twice (its size, then its bytes): the second time is free.
     if (msg === this.endpointPieceFor) return this.endpointPiece;
-    this.endpointPiece = this.endpointPieceOf(msg, this.tcpEndpointPieces, this.udpEndpointPieces, buildEndpointPiece);
+    this.endpointPiece = this.endpointPieceOf(msg, this.tcpEndpointPieces, this.udpEndpointPieces, buildEndpointPiece, this.recentEndpointPieces);
     this.endpointPieceFor = msg;
     return this.endpointPiece;
   }
@@ -158,7 +170,7 @@ export class LineCache {
 
   /** A piece made from the message's endpoints, cached per TCP connection and direction, or per UDP endpoint pair. */
   private endpointPieceOf(msg: RpcMessage, tcp: Map<number, EndpointPiece[]>, udp: Map<string, Uint8Array>,
-    build: (msg: RpcMessage) => Uint8Array): Uint8Array {
+    build: (msg: RpcMessage) => Uint8Array, recent: (ConnectionPieces | null)[]): Uint8Array {
     if (msg.connId === null) {
       const key = `${msg.src}|${msg.sport}|${msg.dst}|${msg.dport}|${msg.transport}`;
       let piece = udp.get(key);
@@ -169,11 +181,22 @@ export class LineCache {
       }
       return piece;
     }
-    let dirs = tcp.get(msg.connId);
-    if (!dirs) {
-      if (tcp.size > 8192) tcp.clear();
-      dirs = [];
-      tcp.set(msg.connId, dirs);
+    // The connection's pieces: from the slot of its id when they are there (connection
+    // ids are never reused), else from the map, a few hundred instructions dearer.
+    const slot = msg.connId & 255;
+    const held = recent[slot]!;
+    let dirs: EndpointPiece[];
+    if (held !== null && held.connId === msg.connId) {
+      dirs = held.dirs;
+    } else {
+      let found = tcp.get(msg.connId);
+      if (!found) {
+        if (tcp.size > 8192) tcp.clear();
+        found = [];
+        tcp.set(msg.connId, found);
+      }
+      dirs = found;
+      recent[slot] = { connId: msg.connId, dirs };
     }
     for (const d of dirs) {
       if (d.sport === msg.sport && d.dport === msg.dport && d.src === msg.src && d.dst === msg.dst) return d.bytes;
@@ -187,9 +210,12 @@ export class LineCache {
   /** Per program → vers·proc → the pieces by kind and status. */
   private readonly procedurePieces = new Map<number, Map<number, ProcedurePieces>>();
   private readonly unnamedPieces: ProcedurePieces = newProcedurePieces();
-  private lastPieces: ProcedurePieces | null = null;
-  private lastProg = -1;
-  private lastVersProc = -1;
+  /**
+   * The pieces used last, by a hash of the procedure, checked before the maps (a
+   * message asks twice, for the line's size and to write it, and the procedures of a
+   * capture interleave).
+   */
+  private readonly recentPieces = new Array<ProcedurePieces | null>(64).fill(null);
 
   /** `,"kind":…,"prog":…,"vers":…,"proc":…,"progName":…,"procName":…,"status":…,"peerFrame":` */
   jsonProcedurePiece(msg: RpcMessage): Uint8Array {
@@ -201,6 +227,7 @@ export class LineCache {
       pieces.call ??= this.buildProcedurePiece("call", call, null);
       return pieces.call;
     }
+    if (h.status === "SUCCESS") return (pieces.success ??= this.buildProcedurePiece("reply", call, "SUCCESS"));
     let bytes = pieces.byStatus.get(h.status);
     if (!bytes) {
       // Statuses are a handful of names, but UNKNOWN_…(n) could be many: keep the map small.
@@ -216,8 +243,9 @@ export class LineCache {
     if (!call) return this.unnamedPieces;
     if (call.vers >= 0x10000 || call.proc >= 0x10000) return newProcedurePieces();
     const versProc = call.vers * 0x10000 + call.proc;
-    // Lines of one procedure come in runs, and each is asked about twice (size, write).
-    if (this.lastPieces && call.prog === this.lastProg && versProc === this.lastVersProc) return this.lastPieces;
+    const slot = (call.prog ^ (call.vers << 5) ^ call.proc) & 63;
+    const recent = this.recentPieces[slot]!;
+    if (recent !== null && recent.versProc === versProc && recent.prog === call.prog) return recent;
     let inner = this.procedurePieces.get(call.prog);
     if (!inner) {
       if (this.procedurePieces.size > 4096) this.procedurePieces.clear();
@@ -226,18 +254,17 @@ export class LineCache {
     }
     let found = inner.get(versProc);
     if (!found) {
-      found = newProcedurePieces();
+      found = newProcedurePieces(call.prog, versProc);
       inner.set(versProc, found);
     }
-    this.lastPieces = found;
-    this.lastProg = call.prog;
-    this.lastVersProc = versProc;
+    this.recentPieces[slot] = found;
     return found;
   }
 
   // ── Cached pieces of the text line (UTF-8) ──
 
   private readonly tcpTextPieces = new Map<number, EndpointPiece[]>();
+  private readonly recentTextPieces = new Array<ConnectionPieces | null>(256).fill(null);
   private readonly udpTextPieces = new Map<string, Uint8Array>();
   private readonly parts: TextLineParts = { time: "", endpoints: new Uint8Array(0), procedure: new Uint8Array(0), info: "", maxBytes: 0 };
   private lastInfo = "";
@@ -284,7 +311,7 @@ export class LineCache {
 
   /** `src → dst  TCP` for the message's direction. */
   private textEndpointPiece(msg: RpcMessage): Uint8Array {
-    return this.endpointPieceOf(msg, this.tcpTextPieces, this.udpTextPieces, buildTextEndpointPiece);
+    return this.endpointPieceOf(msg, this.tcpTextPieces, this.udpTextPieces, buildTextEndpointPiece, this.recentTextPieces);
   }
 
   private buildProcedurePiece(kind: "call" | "reply", call: RpcCall | null, status: string | null): Uint8Array {
