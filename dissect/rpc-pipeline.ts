@@ -142,6 +142,8 @@ export interface RpcCounts {
 
 // ── The pipeline ──────────────────────────────────────────────────────────────
 
+/** Slots of the recent-connection cache in front of the connection map (a power of two). */
+const RECENT_CONN_SLOTS = 256;
 /** Bytes of a direction's start kept while a probe says "more". */
 const PROBE_MAX_BYTES = 4096;
 /** Chunk starts tried on a connection caught midstream before it is declared not RPC. */
@@ -197,6 +199,8 @@ export class RpcPipeline implements TransportSink {
   private readonly framings: StreamFraming[] = [];
   private readonly onc: OncRpcFraming;
   private readonly conns = new Map<number, ConnState>();
+  /** The state last found in each slot (by connection id): a chunk usually finds it here, before the map. */
+  private readonly recentConns: (ConnState | null)[] = new Array<ConnState | null>(RECENT_CONN_SLOTS).fill(null);
   private readonly budget: BufferBudget;
   private readonly ctx: FramingContext;
   private seq = 0;
@@ -310,13 +314,19 @@ export class RpcPipeline implements TransportSink {
   tcpData(chunk: TcpChunk): void {
     this.lastFrame = chunk.frame;
     this.advance(chunk.tsSec, chunk.tsNsec);
-    let st = this.conns.get(chunk.conn.id);
-    if (!st) {
-      st = {
-        conn: chunk.conn, mode: "probing", handler: null, dirs: [newDirProbe(), newDirProbe()],
-        forceMidstream: [false, false], probesLeft: MIDSTREAM_PROBES, lastFrame: chunk.frame,
-      };
-      this.conns.set(chunk.conn.id, st);
+    const id = chunk.conn.id;
+    const slot = id & (RECENT_CONN_SLOTS - 1);
+    let st: ConnState | null = this.recentConns[slot]!;
+    if (st === null || st.conn.id !== id) {
+      st = this.conns.get(id) ?? null;
+      if (st === null) {
+        st = {
+          conn: chunk.conn, mode: "probing", handler: null, dirs: [newDirProbe(), newDirProbe()],
+          forceMidstream: [false, false], probesLeft: MIDSTREAM_PROBES, lastFrame: chunk.frame,
+        };
+        this.conns.set(id, st);
+      }
+      this.recentConns[slot] = st;
     }
     st.lastFrame = chunk.frame;
     if (st.mode === "claimed") {
@@ -332,6 +342,8 @@ export class RpcPipeline implements TransportSink {
     const st = this.conns.get(close.conn.id);
     if (!st) return;
     this.conns.delete(close.conn.id);
+    const slot = close.conn.id & (RECENT_CONN_SLOTS - 1);
+    if (this.recentConns[slot] === st) this.recentConns[slot] = null;
     if (st.mode === "claimed") {
       st.handler!.close(close);
       return;

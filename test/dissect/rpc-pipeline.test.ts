@@ -165,6 +165,35 @@ describe("pipeline: TCP connections", () => {
     expect(sink.issues.map((i) => [i.code, i.bytes])).toEqual([["record-too-long", big.length - 4]]);
     expect(p.counts()).toMatchObject({ recordsTooLong: 1, tooLongBytes: big.length - 4 });
   });
+
+  it("connections whose ids share a slot of the recent-connection cache keep their own state, and a closed one is forgotten", () => {
+    const { sink, p } = setup();
+    // Ids 256 apart land in the same slot of the pipeline's cache.
+    const conns: TcpConnection[] = [7, 7 + 256, 7 + 512].map((id, i) => ({
+      id: 1_000_000 + id, aAddr: CLIENT, aPort: 900 + i, bAddr: SERVER, bPort: 2049, sawSyn: true,
+    }));
+    const [a, b, c] = conns as [TcpConnection, TcpConnection, TcpConnection];
+    const callA = record(call({ xid: 0xa1, args: new Array<number>(40).fill(1) }));
+    // A's call split around B's and C's whole records: each marker must keep its own place.
+    p.tcpData(chunk(a, 0, 1, callA.slice(0, 50)));
+    p.tcpData(chunk(b, 0, 2, record(call({ xid: 0xb1 }))));
+    p.tcpData(chunk(c, 0, 3, record(call({ xid: 0xc1 }))));
+    p.tcpData(chunk(a, 0, 4, callA.slice(50)));
+    p.tcpData(chunk(b, 1, 5, record(reply(0xb1))));
+    p.tcpData(chunk(a, 1, 6, record(reply(0xa1))));
+    p.tcpData(chunk(c, 1, 7, record(reply(0xc1))));
+    p.tcpClose({ conn: c, frame: 8, reason: "fin", undelivered: [0, 0] });
+    // Bytes on the closed connection's id again: a connection of its own, probed anew (not RPC).
+    p.tcpData(chunk(c, 0, 9, Uint8Array.from(ascii("GET / HTTP/1.1\r\n\r\n"))));
+    p.tcpData(chunk(c, 1, 10, record(reply(0xc2))));
+    p.finish();
+    expect(sink.messages.map((m) => [m.frame, m.connId, m.header?.xid, m.frames])).toEqual([
+      [2, b.id, 0xb1, [2]], [3, c.id, 0xc1, [3]], [4, a.id, 0xa1, [1, 4]], [5, b.id, 0xb1, [5]], [6, a.id, 0xa1, [6]],
+      [7, c.id, 0xc1, [7]],
+    ]);
+    expect(sink.issues).toEqual([]);
+    expect(p.counts()).toMatchObject({ rpcConnections: 3, notRpcConnections: 1, answered: 3, unanswered: 0 });
+  });
 });
 
 describe("pipeline: UDP", () => {
