@@ -124,6 +124,11 @@ export class RecentCalls {
     }
   }
 
+  /** The capture time (whole seconds) of the oldest row, the next to expire; size must be > 0. */
+  oldestSec(): number {
+    return this.tsSec[this.first]!;
+  }
+
   /** An answered call that `msg` (a call) retransmits: same key, xid and procedure. -1 when none. */
   findAnsweredCall(msg: RpcMessage, xid: number, prog: number, vers: number, proc: number): number {
     const udp = msg.transport === "udp" ? 1 : 0;

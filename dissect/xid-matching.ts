@@ -227,6 +227,13 @@ export class XidMatcher {
   /** The other half of the resolved queue's double buffer (see drainResolved). */
   private resolvedSpare: (Exchange | undefined)[] = [];
   private nextId = 0;
+  /**
+   * advance() has nothing to do while capture time's whole seconds stay at or below
+   * this: the oldest waiting call cannot pass the reply timeout, nor the oldest
+   * remembered call its window, before then (advance looks at no other). Lowered
+   * whenever either oldest changes (in a capture whose clock went back, the next may be earlier).
+   */
+  private quietUntilSec = -Infinity;
   readonly counts: MatchCounts = {
     exchanges: 0, answered: 0, unanswered: 0, evicted: 0, orphanReplies: 0,
     retransmissions: 0, retransmitMismatches: 0, duplicateReplies: 0,
@@ -246,13 +253,24 @@ export class XidMatcher {
    * timeout are given up ("unanswered"), and old calls are forgotten.
    */
   advance(tsSec: number, tsNsec: number): void {
+    // Called for every packet: most calls end here, at one comparison.
+    if (tsSec <= this.quietUntilSec) return;
     const timeout = this.limits.replyTimeoutSeconds;
     for (;;) {
       const e = this.pending.oldest();
       if (!e || secondsBetween(e.tsSec, e.tsNsec, tsSec, tsNsec) <= timeout) break;
       this.giveUp(e, "unanswered", `no reply within ${timeout} s of capture time`, tsSec, tsNsec);
     }
-    if (this.recent.size > 0) this.recent.expire(tsSec, tsNsec, this.limits.recentAnsweredSeconds);
+    const recentSeconds = this.limits.recentAnsweredSeconds;
+    if (this.recent.size > 0) this.recent.expire(tsSec, tsNsec, recentSeconds);
+    // Until when both checks above are sure to find nothing. A time t seconds after a
+    // call, nanoseconds apart, is less than t + 1 seconds later, so while the whole
+    // seconds stay at or below call + limit − 1 the limit is not passed (whatever the
+    // nanoseconds, and for limits with fractions too).
+    const oldest = this.pending.oldest();
+    let quiet = oldest ? oldest.tsSec + timeout - 1 : Infinity;
+    if (this.recent.size > 0) quiet = Math.min(quiet, this.recent.oldestSec() + recentSeconds - 1);
+    this.quietUntilSec = quiet;
   }
 
   /** A decoded call: sets `msg.exchange` (a new exchange, or the one it retransmits). */
@@ -293,6 +311,8 @@ export class XidMatcher {
       tsSec: msg.tsSec, tsNsec: msg.tsNsec, next: null, older: null, newer: null,
     };
     const pushedOut = this.pending.insert(entry);
+    // The oldest waiting call may now be this one, or (the bucket was full) another.
+    this.quietUntilSec = Math.min(this.quietUntilSec, this.pending.oldest()!.tsSec + this.limits.replyTimeoutSeconds - 1);
     if (pushedOut) {
       this.giveUp(pushedOut, "pending-evicted",
         `more than ${MAX_SAME_XID} waiting calls share xid 0x${call.xid.toString(16)}; the oldest was given up`,
@@ -312,13 +332,13 @@ export class XidMatcher {
   reply(msg: RpcMessage, reply: RpcReply): void {
     const e = this.findPendingCall(msg, reply.xid);
     if (e) {
-      this.pending.remove(e);
+      this.removePending(e);
       const ex = e.ex;
       ex.reply = msg;
       ex.rtt = secondsBetween(e.call.tsSec, e.call.tsNsec, msg.tsSec, msg.tsNsec);
       msg.exchange = ex;
       this.counts.answered++;
-      this.recent.add(ex, e.call, e.prog, e.vers, e.proc, Ending.Answered, msg.frame, msg.tsSec, msg.tsNsec);
+      this.remember(ex, e, Ending.Answered, msg.frame, msg.tsSec, msg.tsNsec);
       this.resolvedQueue[this.resolvedCount++] = ex;
       return;
     }
@@ -429,14 +449,32 @@ export class XidMatcher {
     }
   }
 
-  private giveUp(e: Entry, why: GivenUp, detail: string, tsSec: number, tsNsec: number): void {
+  /** Remembers an ended call among the recent ones (and when advance must look at it). */
+  private remember(ex: Exchange, e: Entry, ending: Ending, replyFrame: number, tsSec: number, tsNsec: number): void {
+    this.recent.add(ex, e.call, e.prog, e.vers, e.proc, ending, replyFrame, tsSec, tsNsec);
+    // The oldest row may now be this one, or the next (the oldest made room for it).
+    if (this.recent.size > 0) this.quietUntilSec = Math.min(this.quietUntilSec, this.recent.oldestSec() + this.limits.recentAnsweredSeconds - 1);
+  }
+
+  /**
+   * Takes a waiting call out. When it was the oldest, the next oldest (which, in a
+   * capture whose clock went back, may be earlier) sets when advance must look again.
+   */
+  private removePending(e: Entry): void {
+    const wasOldest = this.pending.oldest() === e;
     this.pending.remove(e);
+    if (!wasOldest) return;
+    const next = this.pending.oldest();
+    if (next) this.quietUntilSec = Math.min(this.quietUntilSec, next.tsSec + this.limits.replyTimeoutSeconds - 1);
+  }
+
+  private giveUp(e: Entry, why: GivenUp, detail: string, tsSec: number, tsNsec: number): void {
+    this.removePending(e);
     if (why === "unanswered") this.counts.unanswered++;
     else this.counts.evicted++;
     issue(e.ex, why, detail);
     // Remembered so that a late reply can say which call it answers.
-    this.recent.add(e.ex, e.call, e.prog, e.vers, e.proc,
-      why === "unanswered" ? Ending.Unanswered : Ending.Evicted, -1, tsSec, tsNsec);
+    this.remember(e.ex, e, why === "unanswered" ? Ending.Unanswered : Ending.Evicted, -1, tsSec, tsNsec);
     this.resolvedQueue[this.resolvedCount++] = e.ex;
   }
 }

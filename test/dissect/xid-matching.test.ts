@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { DEFAULT_LIMITS, withLimits, type Limits } from "../../capture/limits.js";
 import { RpcPipeline } from "../../dissect/rpc-pipeline.js";
 import { XidMatcher } from "../../dissect/xid-matching.js";
+import { secondsBetween } from "../../capture/frame.js";
 import type { RpcMessage } from "../../dissect/rpc-types.js";
 import { decodeRpcHeader } from "../../dissect/rpc-header.js";
 import { call, chunk, concat, connection, datagram, record, RecordingSink, reply, u32 } from "./helpers.js";
@@ -372,5 +374,103 @@ describe("matching with concatenated TCP records", () => {
       expect(m.exchange!.call!.header!.xid).toBe(m.header!.xid);
     }
     expect(p.counts()).toMatchObject({ exchanges: 20, answered: 20, unmatchedCalls: 0, orphanReplies: 0 });
+  });
+});
+
+describe("timeouts and the remembered window, on a clock that jumps both ways", () => {
+  type Step = { kind: "call" } | { kind: "reply"; pick: number };
+  interface Timed { xid: number; sec: number; nsec: number }
+
+  /**
+   * The matcher against a model of what advance() is documented to do, as the
+   * pipeline calls it (before each message, while calls wait): give up the oldest
+   * waiting calls (in arrival order) past the reply timeout, then forget the oldest
+   * remembered calls past their window. advance() skips that work while it can tell
+   * nothing is due; the model never skips.
+   */
+  function run(timeout: number, window: number, times: [number, number][], steps: Step[]): void {
+    const m = new XidMatcher(withLimits({ replyTimeoutSeconds: timeout, recentAnsweredSeconds: window }));
+    const c = call({ xid: 1 });
+    const callHeader = decodeRpcHeader(c).header;
+    if (callHeader.kind !== "call") throw new Error("call expected");
+    const pending: Timed[] = [];
+    const recent: (Timed & { answered: boolean })[] = [];
+    let nextXid = 0x1000;
+    const xids: number[] = [];
+    steps.forEach((step, k) => {
+      const [sec, nsec] = times[k % times.length]!;
+      const expectedGivenUp: number[] = [];
+      if (pending.length > 0) {
+        while (pending.length > 0 && secondsBetween(pending[0]!.sec, pending[0]!.nsec, sec, nsec) > timeout) {
+          const gone = pending.shift()!;
+          expectedGivenUp.push(gone.xid);
+          recent.push({ xid: gone.xid, sec, nsec, answered: false });
+        }
+        while (recent.length > 0 && secondsBetween(recent[0]!.sec, recent[0]!.nsec, sec, nsec) > window) recent.shift();
+        m.advance(sec, nsec);
+      }
+      expect(m.takeResolved().map((ex) => ex.xid), `given up before step ${k}`).toEqual(expectedGivenUp);
+      const base = { seq: k, protocol: "onc-rpc" as const, frame: k + 1, frames: [k + 1], tsSec: sec, tsNsec: nsec, transport: "udp" as const, connId: null, length: c.length, issues: [], exchange: null };
+      if (step.kind === "call") {
+        const xid = nextXid++;
+        xids.push(xid);
+        const header = { ...callHeader, xid };
+        m.call({ ...base, src: CLIENT, dst: SERVER, sport: 800, dport: 2049, header }, header);
+        pending.push({ xid, sec, nsec });
+        expect(m.takeResolved()).toEqual([]);
+        return;
+      }
+      // A reply to some call made so far, or to none.
+      const xid = step.pick < xids.length ? xids[step.pick]! : 0x9999;
+      const r = decodeRpcHeader(reply(xid)).header;
+      if (r.kind !== "reply") throw new Error("reply expected");
+      const msg: RpcMessage = { ...base, src: SERVER, dst: CLIENT, sport: 2049, dport: 800, header: r };
+      m.reply(msg, r);
+      m.takeResolved();
+      const waiting = pending.findIndex((p) => p.xid === xid);
+      const remembered = recent.find((p) => p.xid === xid);
+      let expected: string;
+      if (waiting >= 0) {
+        pending.splice(waiting, 1);
+        recent.push({ xid, sec, nsec, answered: true });
+        expected = "answered";
+      } else if (remembered) {
+        expected = remembered.answered ? "duplicate" : "late";
+      } else {
+        expected = "unknown";
+      }
+      const code = msg.issues[0]?.code;
+      const seen = code === undefined ? "answered"
+        : code === "duplicate-reply" ? "duplicate"
+        : msg.issues[0]!.detail.startsWith("late reply") ? "late" : "unknown";
+      expect(seen, `reply to 0x${xid.toString(16)} at step ${k} (${sec}.${nsec})`).toBe(expected);
+    });
+  }
+
+  it("gives up and forgets exactly when the model does, whatever the order of the times", () => {
+    const time = fc.tuple(fc.integer({ min: 1000, max: 1012 }), fc.constantFrom(0, 1, 499_999_999, 500_000_000, 999_999_999));
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.constant<Step>({ kind: "call" }),
+      fc.integer({ min: 0, max: 40 }).map<Step>((pick) => ({ kind: "reply", pick })),
+    );
+    fc.assert(fc.property(
+      fc.constantFrom(0.25, 0.5, 1, 1.5, 2, 3), fc.constantFrom(0.5, 1, 2.5, 4),
+      fc.array(time, { minLength: 1, maxLength: 60 }), fc.array(step, { minLength: 1, maxLength: 60 }),
+      (timeout, window, times, steps) => run(timeout, window, times, steps),
+    ), { numRuns: 400, seed: 9 });
+  });
+
+  it("an answered call is forgotten after its window though a call still waits well inside the timeout", () => {
+    // Timeout 3 s, window 0.5 s: the reply to A at 1000 is forgotten by 1001, while B waits till 1003.
+    run(3, 0.5, [[1000, 0], [1000, 0], [1000, 0], [1001, 0]], [
+      { kind: "call" }, { kind: "call" }, { kind: "reply", pick: 0 }, { kind: "reply", pick: 0 },
+    ]);
+  });
+
+  it("the clock going back: a call older than the first waiting one is given up once that one is answered", () => {
+    // Call A at 1000, then call B at 500 (the clock went back), A answered at 501: B is the oldest now.
+    run(10, 100, [[1000, 0], [500, 0], [501, 0], [520, 0], [521, 0]], [
+      { kind: "call" }, { kind: "call" }, { kind: "reply", pick: 0 }, { kind: "call" }, { kind: "reply", pick: 1 },
+    ]);
   });
 });
