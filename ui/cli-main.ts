@@ -12,7 +12,9 @@ import { COMMON_OPTIONS, commonOptions, registryFor, sourceFor, UsageError, type
 import { GrowingPieces, LineBuilder, LineWriter } from "./line-writer.js";
 import { writeBodyJson, writeJsonString } from "./body-json.js";
 import { OrderedOutput } from "./ordered-output.js";
-import { jsonLineParts, LineCache, newJsonLineParts, summaryJson, summaryJsonLine, summaryJsonLineMaxBytes, summaryLine, writeSummaryJsonLine, writeSummaryText } from "./summary-format.js";
+import {
+  jsonLineParts, jsonLineStartMaxBytes, LineCache, newJsonLineParts, summaryJson, summaryJsonLine, summaryLine, writeJsonLine as writeJsonLineParts, writeSummaryText,
+} from "./summary-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
 import { FilterError } from "./filter/lexer.js";
 import { filterHelp, type NameLookup } from "./filter/fields.js";
@@ -168,13 +170,16 @@ async function summarize(
   };
   const bodies = new GrowingPieces();
   const writeJsonLine = (m: AnalyzedMessage, tail: Uint8Array | null): void => {
-    if (renderThread?.started && renderThread.jsonLine(jsonLineParts(m, cache, lineParts), tail)) return;
-    if (out.reserve(summaryJsonLineMaxBytes(m, cache) + (tail?.length ?? 0))) {
-      writeSummaryJsonLine(m, cache, out, tail);
+    // The parts once (each cached piece looked up once), for the size and the writing.
+    const parts = jsonLineParts(m, cache, lineParts);
+    if (renderThread?.started && renderThread.jsonLine(parts, tail)) return;
+    const max = jsonLineStartMaxBytes(parts) + (tail?.length ?? 0);
+    if (out.reserve(max)) {
+      writeJsonLineParts(parts, out, tail);
       out.endLine();
     } else {
-      const line = new LineBuilder(summaryJsonLineMaxBytes(m, cache) + (tail?.length ?? 0));
-      writeSummaryJsonLine(m, cache, line, tail);
+      const line = new LineBuilder(max);
+      writeJsonLineParts(parts, line, tail);
       out.line(line.text());
     }
   };

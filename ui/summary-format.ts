@@ -589,8 +589,12 @@ const P_LENGTH = enc(',"length":');
 const P_END = enc("}");
 
 export function writeSummaryJsonLine(m: AnalyzedMessage, cache: LineCache, out: BytePieces, tail: Uint8Array | null = null): void {
-  const parts = jsonLineParts(m, cache, sharedParts);
-  writeJsonLineStart(parts, out);
+  writeJsonLine(jsonLineParts(m, cache, sharedParts), out, tail);
+}
+
+/** The whole line from its parts (at most jsonLineStartMaxBytes(p) + the length of `tail` bytes). */
+export function writeJsonLine(p: JsonLineParts, out: BytePieces, tail: Uint8Array | null): void {
+  writeJsonLineStart(p, out);
   // Keys written beforehand (`,"args":…,"res":…,"info":…` for -V): room for them is the caller's.
   if (tail !== null) out.raw(tail);
   out.bytes(P_END);
