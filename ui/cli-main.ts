@@ -440,7 +440,10 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
   // The reply that resolves an exchange comes just before the exchange is resolved (the
   // pipeline resolves it right after handing on the message): what the reply says is
   // kept in one slot until then, not in a map per exchange.
-  let answered: { ex: Exchange | null; status: string | null; res: DecodedField | null } = { ex: null, status: null, res: null };
+  // (Three variables, not an object per reply.)
+  let answeredEx: Exchange | null = null;
+  let answeredStatus: string | null = null;
+  let answeredRes: DecodedField | null = null;
   // libvirt: bodies of a call and its reply, kept until the exchange is resolved (filters on args./res. only).
   const libvirtBodies = new Map<LibvirtExchange, { args: DecodedField | null; res: DecodedField | null }>();
   const result = await analyzeCapture(
@@ -457,12 +460,20 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
         const call = ex?.call?.header;
         // Only the reply that resolves its exchange (not a duplicate of one already counted).
         if (!ex || ex.reply !== m.msg || h?.kind !== "reply" || call?.kind !== "call") return;
-        answered = { ex, status: statusReader.read(call, h, record), res: m.res };
+        answeredEx = ex;
+        answeredStatus = statusReader.read(call, h, record);
+        answeredRes = m.res;
       },
       exchangeResolved(ex) {
-        const status = answered.ex === ex ? answered.status : null;
-        const res = answered.ex === ex ? answered.res : null;
-        if (answered.ex === ex) answered = { ex: null, status: null, res: null };
+        let status: string | null = null;
+        let res: DecodedField | null = null;
+        if (answeredEx === ex) {
+          status = answeredStatus;
+          res = answeredRes;
+          answeredEx = null;
+          answeredStatus = null;
+          answeredRes = null;
+        }
         if (filter && !filter({ exchange: ex, message: null, args: null, res, names })) return;
         stats.add(ex, names, null, status);
       },
