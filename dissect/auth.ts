@@ -73,17 +73,18 @@ function sysAuth(
 }
 
 /**
- * The opaque_auth at `offset` of `bytes` (whose first `end` bytes are there), read
+ * The opaque_auth at `offset` of a record (whose first `end` bytes are there), read
  * straight from the bytes when it is one of the two that nearly every message
  * carries, an empty AUTH_NONE or an AUTH_SYS credential, and decodeOpaqueAuth
  * would decode it without a problem: then the same value, with every check
  * decodeOpaqueAuth makes. Null for anything else, for decodeOpaqueAuth to decode
- * (and to say what is wrong).
+ * (and to say what is wrong). The record lies at `base` of `bytes` (offsets, and
+ * those on the result, are the record's own).
  */
-export function commonAuthAt(bytes: Uint8Array, offset: number, end: number, role: AuthRole): Auth | null {
+export function commonAuthAt(bytes: Uint8Array, offset: number, end: number, role: AuthRole, base = 0): Auth | null {
   if (offset + 8 > end) return null;
-  const flavor = word(bytes, offset);
-  const length = word(bytes, offset + 4);
+  const flavor = word(bytes, base + offset);
+  const length = word(bytes, base + offset + 4);
   const bodyStart = offset + 8;
   if (length > MAX_AUTH_BYTES || bodyStart + ((length + 3) & ~3) > end) return null;
   if (flavor === 0) return length === 0 ? noneAuth(offset, 0) : null;
@@ -91,16 +92,17 @@ export function commonAuthAt(bytes: Uint8Array, offset: number, end: number, rol
   // Inside the body, as decodeOpaqueAuth narrows the cursor: stamp, machinename<255>, uid, gid, gids<16>.
   const bodyEnd = bodyStart + length;
   if (bodyStart + 8 > bodyEnd) return null;
-  const stamp = word(bytes, bodyStart);
-  const nameLength = word(bytes, bodyStart + 4);
+  const stamp = word(bytes, base + bodyStart);
+  const nameLength = word(bytes, base + bodyStart + 4);
   if (nameLength > MAX_MACHINE_NAME) return null;
   const nameStart = bodyStart + 8;
   const idsAt = nameStart + ((nameLength + 3) & ~3);
   if (idsAt + 12 > bodyEnd) return null;
-  const count = word(bytes, idsAt + 8);
+  const count = word(bytes, base + idsAt + 8);
   if (count > MAX_AUTH_SYS_GIDS || idsAt + 12 + count * 4 > bodyEnd) return null;
-  const machinename = xdrStringAt(bytes, nameStart, nameLength);
-  return sysAuth(offset, length, stamp, machinename, word(bytes, idsAt), word(bytes, idsAt + 4), internGids(bytes, idsAt + 12, count));
+  const machinename = xdrStringAt(bytes, base + nameStart, nameLength);
+  const ids = base + idsAt;
+  return sysAuth(offset, length, stamp, machinename, word(bytes, ids), word(bytes, ids + 4), internGids(bytes, ids + 12, count));
 }
 
 /**

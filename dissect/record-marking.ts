@@ -40,8 +40,14 @@ export type StreamSegment = Pick<TcpChunk, "frame" | "tsSec" | "tsNsec" | "bytes
  * through the collector's write barrier, 370 instructions per exchange more in `stats`.)
  */
 export interface RecordEvent {
-  /** Captured bytes of the record, without marks. A view valid only during the handler call. */
-  readonly bytes: Uint8Array;
+  /**
+   * Captured bytes of the record, without marks, where they lie: [start, end) of
+   * `data` (a chunk's buffer, or the record buffer), valid only during the handler call.
+   * (No view is made for them: most consumers read them there.)
+   */
+  readonly data: Uint8Array;
+  readonly start: number;
+  readonly end: number;
   /** Declared length of the record (sum of its fragment lengths). */
   readonly length: number;
   /** Offset of the first byte missing (snaplen, loss, end of stream), null when complete. */
@@ -329,10 +335,10 @@ export class RecordMarker {
       } else if (this.holeAt !== null) {
         this.stats.lostAfterHole += take;
       } else if (this.fragments === 1 && this.lastFrag && this.recHave === 0 && take === this.fragRemaining) {
-        // The whole record is in this chunk: hand on a view.
+        // The whole record is in this chunk: hand it on where it lies.
         this.fragRemaining = 0;
         this.recHave = take;
-        this.emit(b.subarray(i, i + take));
+        this.emit(b, i, i + take);
         i += take;
         this.state = State.Mark;
         continue;
@@ -473,16 +479,18 @@ export class RecordMarker {
       this.resetRecord();
       return;
     }
-    this.emit(this.recBuf ? this.recBuf.subarray(0, this.recHave) : new Uint8Array(0));
+    if (this.recBuf) this.emit(this.recBuf, 0, this.recHave);
+    else this.emit(NO_BYTES, 0, 0);
   }
 
-  private emit(bytes: Uint8Array): void {
+  /** Hands on the record, whose captured bytes are [start, end) of `data`. */
+  private emit(data: Uint8Array, start: number, end: number): void {
     this.stats.records++;
-    this.stats.delivered += bytes.length;
+    this.stats.delivered += end - start;
     // A list of exactly the frames (most records lie in one): the message keeps it.
     const frames = this.frameList ?? (this.frameFirst < 0 ? [] : [this.frameFirst]);
     const ev: RecordEvent = {
-      bytes, length: this.recLength, truncatedAt: this.holeAt, elided: this.recElided, fragments: this.fragments,
+      data, start, end, length: this.recLength, truncatedAt: this.holeAt, elided: this.recElided, fragments: this.fragments,
       frames, frame: this.curFrame, tsSec: this.curTsSec, tsNsec: this.curTsNsec,
     };
     // The buffer goes back to the pool only once the handler is done with its bytes.
@@ -703,3 +711,5 @@ export class RecordMarker {
     this.markValue = 0;
   }
 }
+
+const NO_BYTES = new Uint8Array(0);

@@ -62,7 +62,15 @@ const sharedCursor = new XdrCursor(new Uint8Array(0));
  * wrapper object (any other exception is a bug and propagates).
  */
 export function headerOrMalformed(record: Uint8Array, declaredLength: number): RpcHeader | Malformed {
-  return commonHeader(record) ?? cursorHeaderOrMalformed(record, declaredLength);
+  return commonHeaderAt(record, 0, record.length) ?? cursorHeaderOrMalformed(record, declaredLength);
+}
+
+/**
+ * The same for a record lying at [start, end) of `data`, read there: a view of it is
+ * made only for the cursor decoder (an uncommon header, or a malformed one).
+ */
+export function headerOrMalformedAt(data: Uint8Array, start: number, end: number, declaredLength: number): RpcHeader | Malformed {
+  return commonHeaderAt(data, start, end) ?? cursorHeaderOrMalformed(data.subarray(start, end), declaredLength);
 }
 
 /** @internal The same with the cursor decoder alone (tests compare the two ways). */
@@ -93,28 +101,33 @@ const EMPTY = new Uint8Array(0);
  * 1,700 instructions; this about a third.) Exported for the tests only.
  */
 export function commonHeader(b: Uint8Array): RpcHeader | null {
-  const end = b.length;
-  if (end < 24) return null;
-  const msgType = word(b, 4);
+  return commonHeaderAt(b, 0, b.length);
+}
+
+/** commonHeader of the record lying at [start, end) of `data` (offsets in the result are the record's own). */
+export function commonHeaderAt(data: Uint8Array, start: number, end: number): RpcHeader | null {
+  const length = end - start;
+  if (length < 24) return null;
+  const msgType = word(data, start + 4);
   if (msgType === 0) {
-    const cred = commonAuthAt(b, 24, end, "cred");
+    const cred = commonAuthAt(data, 24, length, "cred", start);
     if (cred === null) return null;
     const verfAt = 32 + ((cred.length + 3) & ~3);
-    const verf = commonAuthAt(b, verfAt, end, "verf");
+    const verf = commonAuthAt(data, verfAt, length, "verf", start);
     if (verf === null) return null;
     return {
-      kind: "call", xid: word(b, 0), rpcvers: word(b, 8), prog: word(b, 12), vers: word(b, 16), proc: word(b, 20),
-      cred, verf, bodyOffset: verfAt + 8 + ((verf.length + 3) & ~3),
+      kind: "call", xid: word(data, start), rpcvers: word(data, start + 8), prog: word(data, start + 12),
+      vers: word(data, start + 16), proc: word(data, start + 20), cred, verf, bodyOffset: verfAt + 8 + ((verf.length + 3) & ~3),
     };
   }
-  if (msgType !== 1 || word(b, 8) !== 0) return null;
-  const verf = commonAuthAt(b, 12, end, "verf");
+  if (msgType !== 1 || word(data, start + 8) !== 0) return null;
+  const verf = commonAuthAt(data, 12, length, "verf", start);
   if (verf === null) return null;
   const statAt = 20 + ((verf.length + 3) & ~3);
-  if (statAt + 4 > end) return null;
-  const acceptStat = word(b, statAt);
+  if (statAt + 4 > length) return null;
+  const acceptStat = word(data, start + statAt);
   if (acceptStat === 2) return null;
-  return { kind: "reply", xid: word(b, 0), replyStat: "accepted", status: acceptStatName(acceptStat) as RpcStatus, verf, bodyOffset: statAt + 4 };
+  return { kind: "reply", xid: word(data, start), replyStat: "accepted", status: acceptStatName(acceptStat) as RpcStatus, verf, bodyOffset: statAt + 4 };
 }
 
 function decodeHeaderWith(cur: XdrCursor): RpcHeader {

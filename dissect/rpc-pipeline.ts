@@ -23,7 +23,7 @@ import {
 } from "../capture/transport.js";
 import type { Issue, IssueCode } from "./malformed.js";
 import { BufferBudget, RecordMarker, type MarkerIssueCode, type RecordEvent, type RecordHandler } from "./record-marking.js";
-import { headerOrMalformed, RPC_VERSION } from "./rpc-header.js";
+import { headerOrMalformedAt, RPC_VERSION } from "./rpc-header.js";
 import { Malformed } from "./malformed.js";
 import {
   checkRecordStart, isStartTlsVerifier, isWellKnownRpcPort, peekMsgType, peekXid, udpCallPlausible, udpReplyPlausible,
@@ -40,6 +40,11 @@ export interface RpcSink {
    * is) or when the pipeline keeps only a prefix of records (PipelineOptions.recordPrefix).
    */
   message(msg: RpcMessage, record: Uint8Array, truncatedAt: number | null): void;
+  /**
+   * When given, called instead of message(): the same record as [start, end) of `data`,
+   * where it lies (no view is made for it), valid only during the call.
+   */
+  messageAt?(msg: RpcMessage, data: Uint8Array, start: number, end: number, truncatedAt: number | null): void;
   /** An exchange is final: its reply arrived, or its call was evicted / timed out / left unanswered at finish. Called exactly once per exchange, after message() for the message that resolved it. */
   exchangeResolved(ex: Exchange): void;
   /** Stream-level anomalies not tied to one message (gap, resync, record-too-long…) and frame issues passed through from capture. */
@@ -308,7 +313,7 @@ export class RpcPipeline implements TransportSink {
       frames = [d.frame];
     }
     this.handleMessage("udp", null, d.src, d.dst, d.sport, d.dport, d.frame, frames, d.tsSec, d.tsNsec,
-      payload, payload.length + d.missingBytes, d.missingBytes > 0 ? payload.length : null);
+      payload, 0, payload.length, payload.length + d.missingBytes, d.missingBytes > 0 ? payload.length : null);
   }
 
   tcpData(chunk: TcpChunk): void {
@@ -409,13 +414,13 @@ export class RpcPipeline implements TransportSink {
     return this.budget;
   }
 
-  /** @internal Decode, match and emit one RPC message. */
+  /** @internal Decode, match and emit one RPC message, whose captured bytes are [start, end) of `data`. */
   handleMessage(
     transport: "tcp" | "udp", connId: number | null, src: string, dst: string, sport: number, dport: number,
-    frame: number, frames: number[], tsSec: number, tsNsec: number, record: Uint8Array, declaredLength: number,
-    truncatedAt: number | null,
+    frame: number, frames: number[], tsSec: number, tsNsec: number, data: Uint8Array, start: number, end: number,
+    declaredLength: number, truncatedAt: number | null,
   ): RpcMessage {
-    const decoded = headerOrMalformed(record, declaredLength);
+    const decoded = headerOrMalformedAt(data, start, end, declaredLength);
     const ok = !(decoded instanceof Malformed);
     const msg: RpcMessage = {
       seq: this.seq++, protocol: "onc-rpc", frame, frames, tsSec, tsNsec, transport, connId,
@@ -441,7 +446,7 @@ export class RpcPipeline implements TransportSink {
         }
         this.matcher.call(msg, h);
         if (h.prog === PORTMAPPER_PROGRAM && msg.exchange?.call === msg) {
-          const query = portQueryOf(h, record);
+          const query = portQueryOf(h, data.subarray(start, end));
           if (query) this.portQueries.set(msg.exchange, query);
         }
       } else {
@@ -450,11 +455,12 @@ export class RpcPipeline implements TransportSink {
         const query = msg.exchange ? this.portQueries.get(msg.exchange) : undefined;
         if (query) {
           this.portQueries.delete(msg.exchange!);
-          for (const { mask, port } of portsInReply(query, h, record)) this.learned.add(mask, port);
+          for (const { mask, port } of portsInReply(query, h, data.subarray(start, end))) this.learned.add(mask, port);
         }
       }
     }
-    this.sink.message(msg, record, truncatedAt);
+    if (this.sink.messageAt) this.sink.messageAt(msg, data, start, end, truncatedAt);
+    else this.sink.message(msg, data.subarray(start, end), truncatedAt);
     this.flushResolved();
     return msg;
   }
@@ -706,8 +712,8 @@ class OncRpcStream implements StreamHandler {
     return {
       record: (ev: RecordEvent) => {
         const msg = pipeline.handleMessage("tcp", conn.id, src, dst, sport, dport, ev.frame, ev.frames,
-          ev.tsSec, ev.tsNsec, ev.bytes, ev.length, ev.truncatedAt);
-        this.afterMessage(msg, ev.bytes);
+          ev.tsSec, ev.tsNsec, ev.data, ev.start, ev.end, ev.length, ev.truncatedAt);
+        this.afterMessage(msg, ev);
       },
       issue: (code, frame, detail, bytes) => {
         pipeline.markerIssue(conn, dir, code, frame, detail, bytes);
@@ -716,12 +722,12 @@ class OncRpcStream implements StreamHandler {
   }
 
   /** RFC 9289 §4.1: a NULL call with AUTH_TLS answered by a "STARTTLS" verifier switches the connection to TLS. */
-  private afterMessage(msg: RpcMessage, record: Uint8Array): void {
+  private afterMessage(msg: RpcMessage, ev: RecordEvent): void {
     const h = msg.header;
     if (!h || h.kind !== "reply" || h.status !== "SUCCESS" || !h.verf || h.verf.kind !== "none" || h.verf.length !== 8) return;
     const call = msg.exchange?.call?.header;
     if (!call || call.kind !== "call" || call.cred.kind !== "tls") return;
-    if (!isStartTlsVerifier(record, h.verf.offset + 8, record.length)) return;
+    if (!isStartTlsVerifier(ev.data, ev.start + h.verf.offset + 8, ev.end)) return;
     this.encrypted = true;
     this.encryptedFrom = msg.frame;
     this.pipeline.streamIssue({

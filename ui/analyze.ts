@@ -44,6 +44,11 @@ export interface AnalyzeHandlers {
    * capture cut it short (snaplen), else null.
    */
   message?(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null): void;
+  /**
+   * When given, called instead of message(): the record as [start, end) of `data`,
+   * where it lies (no view is made for it unless a body is decoded), valid only during the call.
+   */
+  messageAt?(m: AnalyzedMessage, data: Uint8Array, start: number, end: number, truncatedAt: number | null): void;
   /** An exchange became final (reply seen, or call evicted / timed out / left unanswered at the end). */
   exchangeResolved?(ex: Exchange): void;
   /** Every libvirt message (its own framing, on 16509 or found by heuristic), in frame order. */
@@ -134,34 +139,43 @@ export async function analyzeCapture(
   const decodeBodies = options.decodeBodies && registry !== null;
   const libvirtBodies = decodeBodies || (options.decodeLibvirtBodies === true && registry !== null);
 
-  const pipeline = new RpcPipeline(limits, {
-    message(msg, record, truncatedAt) {
-      if (!handlers.message) return;
-      let args: DecodedField | null = null;
-      let res: DecodedField | null = null;
-      let bodyIssues: readonly Issue[] = NO_ISSUES;
-      const header = msg.header;
-      const callOf = header?.kind === "call" ? header : msg.exchange?.call?.header;
-      const wanted = decodeBodies
-        ? !(callOf?.kind === "call" && header !== null && options.callerDecodes?.(callOf, header.kind) === true)
-        : callOf?.kind === "call" && header !== null && options.decodeSome?.(callOf, header.kind) === true;
-      if (registry && header && wanted) {
-        if (header.kind === "call") {
-          const out = registry.decodeCall(header, record, limits, truncatedAt ?? undefined);
-          args = out.args;
+  const messageAt = (msg: RpcMessage, data: Uint8Array, start: number, end: number, truncatedAt: number | null): void => {
+    if (!handlers.message && !handlers.messageAt) return;
+    // A view of the record only when a body is decoded or the handler takes one.
+    let record: Uint8Array | null = null;
+    let args: DecodedField | null = null;
+    let res: DecodedField | null = null;
+    let bodyIssues: readonly Issue[] = NO_ISSUES;
+    const header = msg.header;
+    const callOf = header?.kind === "call" ? header : msg.exchange?.call?.header;
+    const wanted = decodeBodies
+      ? !(callOf?.kind === "call" && header !== null && options.callerDecodes?.(callOf, header.kind) === true)
+      : callOf?.kind === "call" && header !== null && options.decodeSome?.(callOf, header.kind) === true;
+    if (registry && header && wanted) {
+      record = data.subarray(start, end);
+      if (header.kind === "call") {
+        const out = registry.decodeCall(header, record, limits, truncatedAt ?? undefined);
+        args = out.args;
+        bodyIssues = out.issues;
+      } else {
+        const callHeader = msg.exchange?.call?.header;
+        if (callHeader && callHeader.kind === "call") {
+          const out = registry.decodeReply(callHeader, header, record, limits, truncatedAt ?? undefined);
+          res = out.res;
           bodyIssues = out.issues;
-        } else {
-          const callHeader = msg.exchange?.call?.header;
-          if (callHeader && callHeader.kind === "call") {
-            const out = registry.decodeReply(callHeader, header, record, limits, truncatedAt ?? undefined);
-            res = out.res;
-            bodyIssues = out.issues;
-          }
         }
       }
-      const time = secondsBetween(t0Sec, t0Nsec, msg.tsSec, msg.tsNsec);
-      handlers.message({ msg, time, args, res, bodyIssues }, record, truncatedAt ?? null);
+    }
+    const time = secondsBetween(t0Sec, t0Nsec, msg.tsSec, msg.tsNsec);
+    const m: AnalyzedMessage = { msg, time, args, res, bodyIssues };
+    if (handlers.messageAt) handlers.messageAt(m, data, start, end, truncatedAt ?? null);
+    else handlers.message!(m, record ?? data.subarray(start, end), truncatedAt ?? null);
+  };
+  const pipeline = new RpcPipeline(limits, {
+    message(msg, record, truncatedAt) {
+      messageAt(msg, record, 0, record.length, truncatedAt);
     },
+    messageAt,
     exchangeResolved(ex) {
       handlers.exchangeResolved?.(ex);
     },

@@ -122,11 +122,11 @@ export class BodyStatusReader {
     return plan;
   }
 
-  /** The plan of the results' status when the record holds its word; null when it does not; undefined without a plan. */
-  private located(call: RpcCall, reply: RpcReply, record: Uint8Array): StatusPlan | null | undefined {
+  /** The plan of the results' status when the record (of `length` bytes) holds its word; null when it does not; undefined without a plan. */
+  private located(call: RpcCall, reply: RpcReply, length: number): StatusPlan | null | undefined {
     const plan = this.planByNumbers(call.prog, call.vers, call.proc);
     if (!plan) return undefined;
-    return reply.bodyOffset + plan.offset + 4 > record.length ? null : plan;
+    return reply.bodyOffset + plan.offset + 4 > length ? null : plan;
   }
 
   private planByNumbers(prog: number, vers: number, proc: number): StatusPlan | null | undefined {
@@ -146,7 +146,7 @@ export class BodyStatusReader {
    * them to know).
    */
   status(call: RpcCall, reply: RpcReply, record: Uint8Array): { readonly name: string | undefined; readonly value: number } | null | undefined {
-    const plan = this.located(call, reply, record);
+    const plan = this.located(call, reply, record.length);
     if (!plan) return plan;
     const value = wordAt(record, reply.bodyOffset + plan.offset);
     return { name: plan.names.get(value), value };
@@ -154,10 +154,15 @@ export class BodyStatusReader {
 
   /** The body status name when it is an error (not 0), else null. */
   read(call: RpcCall, reply: RpcReply, record: Uint8Array): string | null {
+    return this.readAt(call, reply, record, 0, record.length);
+  }
+
+  /** The same for a record lying at [start, end) of `data`, read there. */
+  readAt(call: RpcCall, reply: RpcReply, data: Uint8Array, start: number, end: number): string | null {
     if (reply.status !== "SUCCESS") return null;
-    const plan = this.located(call, reply, record);
+    const plan = this.located(call, reply, end - start);
     if (!plan) return null;
-    const v = wordAt(record, reply.bodyOffset + plan.offset);
+    const v = wordAt(data, start + reply.bodyOffset + plan.offset);
     if (v === 0) return null;
     return plan.names.get(v) ?? `UNKNOWN(${v})`;
   }

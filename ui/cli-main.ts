@@ -337,13 +337,15 @@ async function summarize(
       ...(decodeBodies || infoCtx ? { readChunkBytes: 1024 * 1024 } : {}),
     },
     {
+      // The hot path of `summary --json`: no closure, no string per line, and no view of
+      // the record (the line is made of the header alone).
+      ...(fastJson && ordered && !opts.verbose ? {
+        messageAt(m: AnalyzedMessage) {
+          ordered.push(m.msg, m);
+        },
+      } : {}),
       message(m: AnalyzedMessage, record: Uint8Array, truncatedAt: number | null) {
         if (renderThread && !renderThread.started && messagesSeen++ >= startRenderThreadAfter && worthAThread()) renderThread.start();
-        // The hot path of `summary --json`: no closure, no string per line.
-        if (fastJson && ordered && !opts.verbose) {
-          ordered.push(m.msg, m);
-          return;
-        }
         const h = m.msg.header;
         let info = "";
         const callOfReply = h?.kind === "reply" ? m.msg.exchange?.call?.header : undefined;
@@ -454,14 +456,15 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
       recordPrefix: MAX_RPC_HEADER_BYTES + statusReader.furthestStatusEnd(),
     },
     {
-      message(m, record) {
+      // The record is read where it lies: only a reply's status word is looked at.
+      messageAt(m, data, start, end) {
         const ex = m.msg.exchange;
         const h = m.msg.header;
         const call = ex?.call?.header;
         // Only the reply that resolves its exchange (not a duplicate of one already counted).
         if (!ex || ex.reply !== m.msg || h?.kind !== "reply" || call?.kind !== "call") return;
         answeredEx = ex;
-        answeredStatus = statusReader.read(call, h, record);
+        answeredStatus = statusReader.readAt(call, h, data, start, end);
         answeredRes = m.res;
       },
       exchangeResolved(ex) {

@@ -51,8 +51,8 @@ function runOnce(segs: StreamSegment[], limits: Limits, budget?: BufferBudget, k
     {
       record(ev) {
         out.records.push({
-          bytes: Array.from(ev.bytes), length: ev.length, truncatedAt: ev.truncatedAt, elided: ev.elided, frames: [...ev.frames],
-          frame: ev.frame, fragments: ev.fragments, view: sources.has(ev.bytes.buffer),
+          bytes: Array.from(ev.data.subarray(ev.start, ev.end)), length: ev.length, truncatedAt: ev.truncatedAt, elided: ev.elided, frames: [...ev.frames],
+          frame: ev.frame, fragments: ev.fragments, view: sources.has(ev.data.buffer),
         });
       },
       issue(code, frame, detail, bytes) {

@@ -32,6 +32,17 @@ describe("body status read from the bytes", () => {
           const slow = bodyErrorName(m.res);
           if (fast !== null) errors++;
           if (fast !== slow) problems.push(`${file} frame ${m.msg.frame}: fast=${fast} decoded=${slow}`);
+          // Read in place, the record (whole, and cut around where the status word may be)
+          // lying inside a buffer of garbage: 0xff, so that a read past its end sees an error status.
+          for (const cut of [record.length, ...Array.from({ length: 12 }, (_, k) => h.bodyOffset + k)]) {
+            if (cut > record.length) continue;
+            const part = record.subarray(0, cut);
+            const data = new Uint8Array(cut + 13).fill(0xff);
+            data.set(part, 5);
+            const inPlace = reader.readAt(call, h, data, 5, 5 + cut);
+            const asView = reader.read(call, h, part);
+            if (inPlace !== asView) problems.push(`${file} frame ${m.msg.frame} cut ${cut}: in place ${inPlace}, as a view ${asView}`);
+          }
         },
       });
     }
