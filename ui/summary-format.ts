@@ -556,28 +556,21 @@ export function summaryJson(m: AnalyzedMessage, names: Names, withBodies: boolea
  * directly: this is the hot path of `summary --json` (a test checks they agree).
  */
 export function summaryJsonLine(m: AnalyzedMessage, cache: LineCache): string {
-  const line = new LineBuilder(summaryJsonLineMaxBytes(m, cache));
-  writeSummaryJsonLine(m, cache, line);
+  const parts = jsonLineParts(m, cache, sharedParts);
+  const line = new LineBuilder(jsonLineStartMaxBytes(parts));
+  writeJsonLine(parts, line, null);
   return line.text();
 }
 
 /** Fixed part of a JSON line: keys, punctuation, and up to 8 numbers of at most 24 characters each. */
 const JSON_LINE_FIXED_BYTES = 320;
 
-/** At most how many bytes writeSummaryJsonLine writes for `m` (call it first: it prepares the cached pieces). */
-export function summaryJsonLineMaxBytes(m: AnalyzedMessage, cache: LineCache): number {
-  const { msg } = m;
-  let max = JSON_LINE_FIXED_BYTES + cache.jsonEndpointPiece(msg).length + cache.jsonProcedurePiece(msg).length +
-    msg.frames.length * 17;
-  if (msg.issues.length || m.bodyIssues.length) max += cache.issuesJsonBytes(m).length;
-  return max;
-}
-
 /**
- * Writes the NDJSON line of `m` (without the newline) piece by piece; see
- * summaryJsonLineMaxBytes (plus the length of `tail`, written before the final brace). The parts that repeat from line to line (a connection's
- * endpoints; a procedure's numbers, names and status) are cached as bytes, so a
- * line is a dozen copies and a few numbers.
+ * Writes the NDJSON line of `m` (without the newline) piece by piece: at most
+ * jsonLineStartMaxBytes of its parts, plus the length of `tail` (written before the
+ * final brace). The parts that repeat from line to line (a connection's endpoints; a
+ * procedure's numbers, names and status) are cached as bytes, so a line is a dozen
+ * copies and a few numbers.
  */
 const enc = (text: string): Uint8Array => Buffer.from(text, "latin1");
 const P_START = enc('{"protocol":"onc-rpc","frame":');

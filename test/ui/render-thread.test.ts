@@ -31,7 +31,7 @@ import { LineBuilder } from "../../ui/line-writer.js";
 import { namesFor } from "../../ui/names.js";
 import { loadRegistry } from "../../ui/spec-loader.js";
 import {
-  jsonLineParts, jsonLineStartMaxBytes, LineCache, newJsonLineParts, summaryJsonLineMaxBytes, writeJsonLineStart, writeSummaryJsonLine,
+  jsonLineParts, jsonLineStartMaxBytes, LineCache, newJsonLineParts, writeJsonLineStart, writeSummaryJsonLine,
   type JsonLineParts,
 } from "../../ui/summary-format.js";
 import type { XdrType } from "../../dissect/xdr-types.js";
@@ -277,7 +277,7 @@ describe("line entries", () => {
     const cache = new LineCache(namesFor(registry));
     const expected: string[] = [];
     for (const m of messages) {
-      const line = new LineBuilder(summaryJsonLineMaxBytes(m, cache) + 16);
+      const line = new LineBuilder(jsonLineStartMaxBytes(jsonLineParts(m, cache, newJsonLineParts())) + 16);
       writeSummaryJsonLine(m, cache, line, TAIL);
       expected.push(line.text());
     }
