@@ -12,7 +12,7 @@
  * Errors are thrown as SchemaError (file:line:col).
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProgramRegistry } from "../dissect/registry.js";
 import { LIBVIRT_DEFINES, addSchemaWithLibvirt, registerLibvirtBuiltins } from "../dissect/libvirt/index.js";
@@ -20,6 +20,9 @@ import { compileSchema, type SourceText } from "../dissect/xdr/load-schema.js";
 import type { LoadOptions, Schema } from "../dissect/xdr/schema.js";
 import { SchemaError } from "../dissect/xdr/schema-error.js";
 import { parseXdrNumber } from "../dissect/xdr/lexer.js";
+import {
+  decodeSchema, encodeSchema, SCHEMA_CACHE_FORMAT, sameHeaderConstants, type CachedSchema, type SchemaCacheFile,
+} from "../dissect/xdr/schema-cache.js";
 
 export interface LoadRegistryOptions {
   readonly userSpecs: readonly string[];
@@ -28,6 +31,11 @@ export interface LoadRegistryOptions {
   readonly specPathEnv?: string;
   /** Directory of the built-in specs (default: found from this module's location). */
   readonly builtinDir?: string;
+  /**
+   * The built-in specs compiled by the build (ui/build-spec-cache.ts); null: compile
+   * them here. Default: `builtin-specs.json` beside the compiled `ui/` directory.
+   */
+  readonly builtinCache?: string | null;
 }
 
 /** Most files one load may pull in through `#include`. */
@@ -38,13 +46,16 @@ export async function loadRegistry(options: LoadRegistryOptions): Promise<Progra
   const load = loadOptions(options.defines);
   registerLibvirtBuiltins(registry);
   const builtinDir = options.builtinDir ?? builtinSpecDir();
+  // A --define may change what a built-in file means: then they are all compiled here.
+  const cachePath = options.defines.size === 0 ? (options.builtinCache === undefined ? builtinCachePath() : options.builtinCache) : null;
+  let cache: SchemaCacheFile | null | undefined;
   for (const path of listSpecFiles(builtinDir)) {
-    // Compiled when first needed: most captures use one or two of them.
+    // Loaded when first needed: most captures use one or two of them.
     const text = readFileSync(path, "utf8");
     registry.addDeferred(programNumbersIn(text), () => {
-      const result = compileSchema([{ path, text }], load);
-      if (!result.schema) throw SchemaError.combine(result.errors);
-      addSchemaWithLibvirt(registry, result.schema, { source: "builtin" });
+      if (cache === undefined) cache = cachePath === null ? null : readSchemaCache(cachePath, load);
+      const schema = cachedSchema(cache, path, text) ?? compileBuiltin(path, text, load);
+      addSchemaWithLibvirt(registry, schema, { source: "builtin" });
     });
   }
   for (const dir of (options.specPathEnv ?? "").split(":")) {
@@ -56,6 +67,59 @@ export async function loadRegistry(options: LoadRegistryOptions): Promise<Progra
     addSchemaWithLibvirt(registry, loadGroup(options.userSpecs, load, true), { source: "user" });
   }
   return registry;
+}
+
+/** One built-in file compiled as loadRegistry compiles it (the build's cache holds exactly this); throws SchemaError. */
+export function compileBuiltin(path: string, text: string, load: LoadOptions = loadOptions(new Map())): Schema {
+  const result = compileSchema([{ path, text }], load);
+  if (!result.schema) throw SchemaError.combine(result.errors);
+  return result.schema;
+}
+
+/** The built-in files compiled, as the build writes them to builtinCachePath() (ui/build-spec-cache.ts). */
+export function makeBuiltinSchemaCache(builtinDir: string = builtinSpecDir()): SchemaCacheFile {
+  const load = loadOptions(new Map());
+  const specs: Record<string, CachedSchema> = {};
+  for (const path of listSpecFiles(builtinDir)) {
+    const text = readFileSync(path, "utf8");
+    specs[basename(path)] = encodeSchema(compileBuiltin(path, text, load), path, text);
+  }
+  return { format: SCHEMA_CACHE_FORMAT, headerConstants: [...(load.headerConstants ?? new Map())], specs };
+}
+
+/**
+ * The build's compiled built-ins, or null when there is no such file or it is not
+ * one for these header constants (the files are then compiled as they are needed).
+ */
+function readSchemaCache(path: string, load: LoadOptions): SchemaCacheFile | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return null;
+  }
+  if (typeof data !== "object" || data === null) return null;
+  const cache = data as SchemaCacheFile;
+  if (cache.format !== SCHEMA_CACHE_FORMAT || !Array.isArray(cache.headerConstants) || typeof cache.specs !== "object" || cache.specs === null) {
+    return null;
+  }
+  return sameHeaderConstants(cache, load.headerConstants ?? new Map()) ? cache : null;
+}
+
+/** The cached schema of the built-in `path` when the cache holds one for exactly this text. */
+function cachedSchema(cache: SchemaCacheFile | null, path: string, text: string): Schema | null {
+  const entry = cache && Object.hasOwn(cache.specs, basename(path)) ? cache.specs[basename(path)] : undefined;
+  if (!entry || entry.text !== text) return null;
+  try {
+    return decodeSchema(entry, path);
+  } catch {
+    return null; // not data this build wrote: compile the file instead
+  }
+}
+
+/** Where the build writes the compiled built-ins: `dist/builtin-specs.json` for code run from `dist/ui/`. */
+export function builtinCachePath(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "builtin-specs.json");
 }
 
 /** Loads files as one schema, as loadRegistry loads `--spec` files; throws SchemaError. */
