@@ -11,33 +11,61 @@
  * resolver made them. Positions are [line, col] in the file the entry is for.
  */
 import type { SourcePos, XdrType } from "../xdr-types.js";
-import type { ProcedureInfo, ProgramInfo, Schema, VersionInfo } from "./schema.js";
+import type { ProgramInfo, Schema } from "./schema.js";
 import { TypeReceiver, TypeSender, type WireNode } from "./type-transfer.js";
 
 type CachedPos = readonly [line: number, col: number];
 
-interface CachedProcedure {
+/**
+ * The program tables (schema.ts's ProgramInfo and its parts) over any kind of type,
+ * position and argument name: the schema's own, and the cache's numbers, [line, col]
+ * pairs and nulls (JSON has no undefined).
+ */
+interface ProcedureOf<T, P, N> {
   readonly name: string;
   readonly number: number;
-  readonly args: readonly number[];
-  /** null where the `.x` gave no name (JSON has no undefined). */
-  readonly argNames: readonly (string | null)[];
-  readonly result: number;
-  readonly source: CachedPos;
+  readonly args: readonly T[];
+  readonly argNames: readonly N[];
+  readonly result: T;
+  readonly source: P;
 }
 
-interface CachedVersion {
+interface ProgramOf<T, P, N> {
   readonly name: string;
   readonly number: number;
-  readonly procedures: readonly CachedProcedure[];
-  readonly source: CachedPos;
+  readonly versions: readonly {
+    readonly name: string;
+    readonly number: number;
+    readonly procedures: readonly ProcedureOf<T, P, N>[];
+    readonly source: P;
+  }[];
+  readonly source: P;
 }
 
-interface CachedProgram {
-  readonly name: string;
-  readonly number: number;
-  readonly versions: readonly CachedVersion[];
-  readonly source: CachedPos;
+type CachedProgram = ProgramOf<number, CachedPos, string | null>;
+
+/** The same tables with every type, position and argument name converted (keys in the resolver's order). */
+function mapPrograms<T, P, N, T2, P2, N2>(
+  programs: readonly ProgramOf<T, P, N>[], type: (t: T) => T2, pos: (p: P) => P2, argName: (n: N) => N2,
+): ProgramOf<T2, P2, N2>[] {
+  return programs.map((p) => ({
+    name: p.name,
+    number: p.number,
+    versions: p.versions.map((v) => ({
+      name: v.name,
+      number: v.number,
+      procedures: v.procedures.map((q) => ({
+        name: q.name,
+        number: q.number,
+        args: q.args.map(type),
+        argNames: q.argNames.map(argName),
+        result: type(q.result),
+        source: pos(q.source),
+      })),
+      source: pos(v.source),
+    })),
+    source: pos(p.source),
+  }));
 }
 
 /** One file's schema, with the text it was compiled from. */
@@ -68,24 +96,7 @@ export function encodeSchema(schema: Schema, path: string, text: string): Cached
     if (p.file !== path) throw new Error(`encodeSchema: a position in ${p.file}, not ${path}`);
     return [p.line, p.col];
   };
-  const programs = schema.programs.map((p): CachedProgram => ({
-    name: p.name,
-    number: p.number,
-    versions: p.versions.map((v): CachedVersion => ({
-      name: v.name,
-      number: v.number,
-      procedures: v.procedures.map((q): CachedProcedure => ({
-        name: q.name,
-        number: q.number,
-        args: q.args.map((a) => sender.idOf(a)),
-        argNames: q.argNames.map((n) => n ?? null),
-        result: sender.idOf(q.result),
-        source: pos(q.source),
-      })),
-      source: pos(v.source),
-    })),
-    source: pos(p.source),
-  }));
+  const programs: CachedProgram[] = mapPrograms(schema.programs, (t) => sender.idOf(t), pos, (n) => n ?? null);
   const types = [...schema.types].map(([name, t]) => [name, sender.idOf(t)] as const);
   const typeSources = [...schema.typeSources].map(([name, p]) => {
     const [line, col] = pos(p);
@@ -103,24 +114,7 @@ export function decodeSchema(cached: CachedSchema, path: string): Schema {
   receiver.add({ first: 0, nodes: cached.nodes });
   const type = (id: number): XdrType => receiver.type(id);
   const pos = ([line, col]: CachedPos): SourcePos => ({ file: path, line, col });
-  const programs = cached.programs.map((p): ProgramInfo => ({
-    name: p.name,
-    number: p.number,
-    versions: p.versions.map((v): VersionInfo => ({
-      name: v.name,
-      number: v.number,
-      procedures: v.procedures.map((q): ProcedureInfo => ({
-        name: q.name,
-        number: q.number,
-        args: q.args.map(type),
-        argNames: q.argNames.map((n) => n ?? undefined),
-        result: type(q.result),
-        source: pos(q.source),
-      })),
-      source: pos(v.source),
-    })),
-    source: pos(p.source),
-  }));
+  const programs: ProgramInfo[] = mapPrograms(cached.programs, type, pos, (n) => n ?? undefined);
   return {
     files: [path],
     types: new Map(cached.types.map(([name, id]) => [name, type(id)])),
