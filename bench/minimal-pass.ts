@@ -1,7 +1,7 @@
 /**
  * A bound, not a decoder: the least work a `stats` pass over a pcap file can do in
  * JavaScript, written as one loop with no object per frame or message. It reads the
- * file as the analysis does (two reused 4 MiB buffers, the next read in flight),
+ * file as the analysis does (two reused 2 MiB buffers, the next read in flight),
  * takes Ethernet/IPv4/TCP apart, follows each direction's record marks, keeps the
  * first 24 bytes of every record, pairs replies with calls by connection and xid, and
  * sums response times per procedure.
@@ -17,7 +17,7 @@
  */
 import { open } from "node:fs/promises";
 
-const READ_BYTES = 4 * 1024 * 1024;
+const READ_BYTES = 2 * 1024 * 1024;
 /** The most of a record kept: xid, msg_type, rpcvers, prog, vers, proc. */
 const HEAD_BYTES = 24;
 const MAX_DIRECTIONS = 1 << 16;

@@ -172,7 +172,7 @@ describe("readFrames", () => {
       sizes.push(batch.reduce((n, f) => n + 16 + f.bytes.length, 0));
       for (const f of batch) seen.push(hexOf(f.bytes));
     }
-    // One default 4 MiB read holds the whole 1.9 MB file; it still comes in pieces.
+    // One default 2 MiB read holds the whole 1.9 MB file; it still comes in pieces.
     expect(sizes.length).toBeGreaterThanOrEqual(7);
     for (const s of sizes) expect(s).toBeLessThanOrEqual(256 * 1024 + 1516);
     expect(seen).toEqual(big.map(hexOf));
