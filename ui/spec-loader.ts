@@ -108,7 +108,8 @@ function readSchemaCache(path: string, load: LoadOptions): SchemaCacheFile | nul
 
 /** The cached schema of the built-in `path` when the cache holds one for exactly this text. */
 function cachedSchema(cache: SchemaCacheFile | null, path: string, text: string): Schema | null {
-  const entry = cache && Object.hasOwn(cache.specs, basename(path)) ? cache.specs[basename(path)] : undefined;
+  const name = basename(path);
+  const entry = cache && Object.hasOwn(cache.specs, name) ? cache.specs[name] : undefined;
   if (!entry || entry.text !== text) return null;
   try {
     return decodeSchema(entry, path);
