@@ -125,8 +125,13 @@ function endpointHash(pkt: Uint8Array, off: number, len: number, port: number): 
   return h ^ (h >>> 16);
 }
 
+/** Slots of the recent-flow cache in front of the flow map (a power of two). */
+const RECENT_FLOW_SLOTS = 256;
+
 export class TcpReassembler {
   private readonly buckets = new Map<number, Flow>();
+  /** By the low bits of the hash: the flow a lookup last found there (cleared when it is removed). */
+  private readonly recentFlows = new Array<Flow | null>(RECENT_FLOW_SLOTS).fill(null);
   /**
    * Address texts shared by the flows: every connection of a host gets the same
    * string, so the layers above compare addresses by identity, not character by character.
@@ -298,21 +303,34 @@ export class TcpReassembler {
   // Flow table
 
   private lookup(hash: number, pkt: Uint8Array, srcOff: number, dstOff: number, addrLen: number, sport: number, dport: number): Flow | null {
+    // The flow last found with this hash's low bits, before the map (a Map lookup costs
+    // a hundred instructions or so, a segment usually belongs to a flow seen just before).
+    const slot = hash & (RECENT_FLOW_SLOTS - 1);
+    const recent = this.recentFlows[slot]!;
+    if (recent !== null && recent.hash === hash && this.matches(recent, pkt, srcOff, dstOff, addrLen, sport, dport)) return recent;
     let flow = this.buckets.get(hash) ?? null;
     while (flow) {
-      if (flow.aBytes.length === addrLen) {
-        if (flow.aPort === sport && flow.bPort === dport && sameBytes(pkt, srcOff, flow.aBytes) && sameBytes(pkt, dstOff, flow.bBytes)) {
-          this.lookupDir = 0;
-          return flow;
-        }
-        if (flow.bPort === sport && flow.aPort === dport && sameBytes(pkt, srcOff, flow.bBytes) && sameBytes(pkt, dstOff, flow.aBytes)) {
-          this.lookupDir = 1;
-          return flow;
-        }
+      if (this.matches(flow, pkt, srcOff, dstOff, addrLen, sport, dport)) {
+        this.recentFlows[slot] = flow;
+        return flow;
       }
       flow = flow.bucketNext;
     }
     return null;
+  }
+
+  /** Whether the segment belongs to `flow`; sets lookupDir to its direction when it does. */
+  private matches(flow: Flow, pkt: Uint8Array, srcOff: number, dstOff: number, addrLen: number, sport: number, dport: number): boolean {
+    if (flow.aBytes.length !== addrLen) return false;
+    if (flow.aPort === sport && flow.bPort === dport && sameBytes(pkt, srcOff, flow.aBytes) && sameBytes(pkt, dstOff, flow.bBytes)) {
+      this.lookupDir = 0;
+      return true;
+    }
+    if (flow.bPort === sport && flow.aPort === dport && sameBytes(pkt, srcOff, flow.bBytes) && sameBytes(pkt, dstOff, flow.aBytes)) {
+      this.lookupDir = 1;
+      return true;
+    }
+    return false;
   }
 
   private createFlow(hash: number, pkt: Uint8Array, aOff: number, aPort: number, bOff: number, bPort: number, addrLen: number, sawSyn: boolean): Flow {
@@ -366,6 +384,8 @@ export class TcpReassembler {
 
   private removeFlow(flow: Flow): void {
     this.unlinkLru(flow);
+    const slot = flow.hash & (RECENT_FLOW_SLOTS - 1);
+    if (this.recentFlows[slot] === flow) this.recentFlows[slot] = null;
     const first = this.buckets.get(flow.hash);
     if (first === flow) {
       if (flow.bucketNext) this.buckets.set(flow.hash, flow.bucketNext);

@@ -452,7 +452,9 @@ export class RpcPipeline implements TransportSink {
       } else {
         this.c.replies++;
         this.matcher.reply(msg, h);
-        const query = msg.exchange ? this.portQueries.get(msg.exchange) : undefined;
+        // Queries are kept for portmapper calls only: other replies skip the WeakMap lookup.
+        const callHeader = msg.exchange?.call?.header;
+        const query = callHeader?.kind === "call" && callHeader.prog === PORTMAPPER_PROGRAM ? this.portQueries.get(msg.exchange!) : undefined;
         if (query) {
           this.portQueries.delete(msg.exchange!);
           for (const { mask, port } of portsInReply(query, h, data.subarray(start, end))) this.learned.add(mask, port);

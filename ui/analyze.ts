@@ -138,6 +138,8 @@ export async function analyzeCapture(
   const { registry, limits } = options;
   const decodeBodies = options.decodeBodies && registry !== null;
   const libvirtBodies = decodeBodies || (options.decodeLibvirtBodies === true && registry !== null);
+  // Header-only runs (summary --json, stats) decode no body: nothing to work out per message.
+  const mayDecode = decodeBodies || options.decodeSome !== undefined;
 
   const messageAt = (msg: RpcMessage, data: Uint8Array, start: number, end: number, truncatedAt: number | null): void => {
     if (!handlers.message && !handlers.messageAt) return;
@@ -147,20 +149,19 @@ export async function analyzeCapture(
     let res: DecodedField | null = null;
     let bodyIssues: readonly Issue[] = NO_ISSUES;
     const header = msg.header;
-    const callOf = header?.kind === "call" ? header : msg.exchange?.call?.header;
-    const wanted = decodeBodies
-      ? !(callOf?.kind === "call" && header !== null && options.callerDecodes?.(callOf, header.kind) === true)
-      : callOf?.kind === "call" && header !== null && options.decodeSome?.(callOf, header.kind) === true;
-    if (registry && header && wanted) {
-      record = data.subarray(start, end);
-      if (header.kind === "call") {
-        const out = registry.decodeCall(header, record, limits, truncatedAt ?? undefined);
-        args = out.args;
-        bodyIssues = out.issues;
-      } else {
-        const callHeader = msg.exchange?.call?.header;
-        if (callHeader && callHeader.kind === "call") {
-          const out = registry.decodeReply(callHeader, header, record, limits, truncatedAt ?? undefined);
+    if (registry && header && mayDecode) {
+      const callOf = header.kind === "call" ? header : msg.exchange?.call?.header;
+      const wanted = decodeBodies
+        ? !(callOf?.kind === "call" && options.callerDecodes?.(callOf, header.kind) === true)
+        : callOf?.kind === "call" && options.decodeSome?.(callOf, header.kind) === true;
+      if (wanted) {
+        record = data.subarray(start, end);
+        if (header.kind === "call") {
+          const out = registry.decodeCall(header, record, limits, truncatedAt ?? undefined);
+          args = out.args;
+          bodyIssues = out.issues;
+        } else if (callOf?.kind === "call") {
+          const out = registry.decodeReply(callOf, header, record, limits, truncatedAt ?? undefined);
           res = out.res;
           bodyIssues = out.issues;
         }
