@@ -19,6 +19,11 @@ export interface BytePieces {
   raw(bytes: Uint8Array): void;
   /** The same, for short constant pieces. */
   bytes(piece: Uint8Array): void;
+  /**
+   * A decimal point and the nine digits of `frac` (an integer 1 ≤ frac < 10⁹, the
+   * nanoseconds of a time), leading zeros kept and trailing zeros dropped: 1603000 is ".001603".
+   */
+  fraction9(frac: number): void;
   /** Text of any kind, as UTF-8 (room for 3 bytes per UTF-16 unit is the caller's). */
   utf8(text: string): void;
 }
@@ -98,6 +103,22 @@ abstract class PieceBuffer implements BytePieces {
 
   utf8(text: string): void {
     this.pos += this.buf.write(text, this.pos, "utf8");
+  }
+
+  fraction9(frac: number): void {
+    const buf = this.buf;
+    const point = this.pos;
+    let v = frac | 0;
+    buf[point] = 0x2e;
+    // All nine digits, right to left (int32 divisions), then the trailing zeros dropped.
+    for (let i = point + 9; i > point; i--) {
+      const q = (v / 10) | 0;
+      buf[i] = 0x30 + v - q * 10;
+      v = q;
+    }
+    let end = point + 10;
+    while (buf[end - 1] === 0x30) end--;
+    this.pos = end;
   }
 
   /**

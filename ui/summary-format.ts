@@ -495,6 +495,9 @@ export function writeFixed6(out: BytePieces, x: number, width: number): void {
   if (frac > 0) out.int(frac);
 }
 
+/** ".", ".0", ".00" … ".00000000": the point and a fraction's leading zeros (writeFixed6). */
+const FRACTION_POINTS: readonly Uint8Array[] = Array.from({ length: 9 }, (_, zeros) => Buffer.from(`.${"0".repeat(zeros)}`, "latin1"));
+
 /** Digits of 0 ≤ v < 1e6 without leading zeros (0 has none: ".000000" is all point and zeros). */
 function fractionDigits(v: number): number {
   if (v === 0) return 0;
@@ -724,23 +727,10 @@ export function writeRounded9(out: BytePieces, x: number): void {
   // n - whole·1e9 is an exact integer below 1e9 < 2^31: made an int32 here, so that
   // the loops below divide and take remainders as integers (as doubles, each % was a
   // call to fmod: a third of the cost of a JSON line).
-  let frac = (n - whole * 1e9) | 0;
+  const frac = (n - whole * 1e9) | 0;
   out.int(whole);
-  if (frac === 0) return;
-  let digits = 9;
-  while (frac % 10 === 0) {
-    frac = (frac / 10) | 0;
-    digits--;
-  }
-  // Leading zeros of the fraction, then its significant digits.
-  let width = 1;
-  for (let v = frac; v >= 10; v = (v / 10) | 0) width++;
-  out.bytes(FRACTION_POINTS[digits - width]!);
-  out.int(frac);
+  if (frac !== 0) out.fraction9(frac);
 }
-
-/** ".", ".0", ".00" … ".00000000": the point and a fraction's leading zeros. */
-const FRACTION_POINTS: readonly Uint8Array[] = Array.from({ length: 9 }, (_, zeros) => enc(`.${"0".repeat(zeros)}`));
 
 function round9(x: number): number {
   return Math.round(x * 1e9) / 1e9;
