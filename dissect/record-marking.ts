@@ -34,40 +34,25 @@ import { MAX_HEADER_LOOKAHEAD, type Verdict } from "./rpc-heuristics.js";
  */
 export type StreamSegment = Pick<TcpChunk, "frame" | "tsSec" | "tsNsec" | "bytes" | "gapBefore" | "midstream" | "truncatedAfter">;
 
-/**
- * Handed to RecordHandler.record, a new one per record. (Filling one long-lived object
- * instead cost more: every store of a young view or frame list into an old object goes
- * through the collector's write barrier, 370 instructions per exchange more in `stats`.)
- */
-export interface RecordEvent {
-  /**
-   * Captured bytes of the record, without marks, where they lie: [start, end) of
-   * `data` (a chunk's buffer, or the record buffer), valid only during the handler call.
-   * (No view is made for them: most consumers read them there.)
-   */
-  readonly data: Uint8Array;
-  readonly start: number;
-  readonly end: number;
-  /** Declared length of the record (sum of its fragment lengths). */
-  readonly length: number;
-  /** Offset of the first byte missing (snaplen, loss, end of stream), null when complete. */
-  readonly truncatedAt: number | null;
-  /** Bytes of the record seen but not kept (past the marker's keepPrefix): bytes ends early without a loss. */
-  readonly elided: number;
-  readonly fragments: number;
-  /** Frames that contributed bytes, in stream order, each once. */
-  readonly frames: number[];
-  /** Frame (and time) of the chunk with the record's last byte, or the last seen when the end is missing. */
-  readonly frame: number;
-  readonly tsSec: number;
-  readonly tsNsec: number;
-}
-
-
 export type MarkerIssueCode = "resync" | "record-too-long" | "zero-length-fragment" | "gap" | "truncated";
 
 export interface RecordHandler {
-  record(ev: RecordEvent): void;
+  /**
+   * One record, as values (an object per record cost its allocation and a copy of
+   * every field; 180 instructions an exchange in the RPC layer):
+   * - [start, end) of `data`: the record's captured bytes, without marks, where they lie
+   *   (a chunk's buffer, or the record buffer), valid only during the call (no view is
+   *   made for them: most consumers read them there);
+   * - `length`: its declared length (the sum of its fragment lengths);
+   * - `truncatedAt`: offset of the first byte missing (snaplen, loss, end of stream), null when complete;
+   * - `elided`: bytes of the record seen but not kept (past the marker's keepPrefix): the bytes end early without a loss;
+   * - `fragments`; `frames`: those that contributed bytes, in stream order, each once (the message keeps the list);
+   * - `frame`, `tsSec`, `tsNsec`: of the chunk with the record's last byte, or the last seen when the end is missing.
+   */
+  record(
+    data: Uint8Array, start: number, end: number, length: number, truncatedAt: number | null, elided: number,
+    fragments: number, frames: number[], frame: number, tsSec: number, tsNsec: number,
+  ): void;
   /** `bytes`: stream bytes the issue accounts for (skipped, or missing for "gap"/"truncated"). */
   issue(code: MarkerIssueCode, frame: number, detail: string, bytes: number): void;
 }
@@ -489,16 +474,16 @@ export class RecordMarker {
     this.stats.delivered += end - start;
     // A list of exactly the frames (most records lie in one): the message keeps it.
     const frames = this.frameList ?? (this.frameFirst < 0 ? [] : [this.frameFirst]);
-    const ev: RecordEvent = {
-      data, start, end, length: this.recLength, truncatedAt: this.holeAt, elided: this.recElided, fragments: this.fragments,
-      frames, frame: this.curFrame, tsSec: this.curTsSec, tsNsec: this.curTsNsec,
-    };
+    const length = this.recLength;
+    const truncatedAt = this.holeAt;
+    const elided = this.recElided;
+    const fragments = this.fragments;
     // The buffer goes back to the pool only once the handler is done with its bytes.
     const buf = this.recBuf;
     this.recBuf = null;
     if (buf) this.budget.used -= buf.length;
     this.resetRecord();
-    this.handler.record(ev);
+    this.handler.record(data, start, end, length, truncatedAt, elided, fragments, frames, this.curFrame, this.curTsSec, this.curTsNsec);
     if (buf) this.budget.give(buf);
   }
 

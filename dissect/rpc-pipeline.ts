@@ -22,7 +22,7 @@ import {
   type TransportSink, type UdpDatagram,
 } from "../capture/transport.js";
 import type { Issue, IssueCode } from "./malformed.js";
-import { BufferBudget, RecordMarker, type MarkerIssueCode, type RecordEvent, type RecordHandler } from "./record-marking.js";
+import { BufferBudget, RecordMarker, type MarkerIssueCode, type RecordHandler } from "./record-marking.js";
 import { headerOrMalformedAt, RPC_VERSION } from "./rpc-header.js";
 import { Malformed } from "./malformed.js";
 import {
@@ -712,10 +712,10 @@ class OncRpcStream implements StreamHandler {
     const sport = dir === 0 ? conn.aPort : conn.bPort;
     const dport = dir === 0 ? conn.bPort : conn.aPort;
     return {
-      record: (ev: RecordEvent) => {
-        const msg = pipeline.handleMessage("tcp", conn.id, src, dst, sport, dport, ev.frame, ev.frames,
-          ev.tsSec, ev.tsNsec, ev.data, ev.start, ev.end, ev.length, ev.truncatedAt);
-        this.afterMessage(msg, ev);
+      record: (data, start, end, length, truncatedAt, _elided, _fragments, frames, frame, tsSec, tsNsec) => {
+        const msg = pipeline.handleMessage("tcp", conn.id, src, dst, sport, dport, frame, frames,
+          tsSec, tsNsec, data, start, end, length, truncatedAt);
+        this.afterMessage(msg, data, start, end);
       },
       issue: (code, frame, detail, bytes) => {
         pipeline.markerIssue(conn, dir, code, frame, detail, bytes);
@@ -724,12 +724,12 @@ class OncRpcStream implements StreamHandler {
   }
 
   /** RFC 9289 §4.1: a NULL call with AUTH_TLS answered by a "STARTTLS" verifier switches the connection to TLS. */
-  private afterMessage(msg: RpcMessage, ev: RecordEvent): void {
+  private afterMessage(msg: RpcMessage, data: Uint8Array, start: number, end: number): void {
     const h = msg.header;
     if (!h || h.kind !== "reply" || h.status !== "SUCCESS" || !h.verf || h.verf.kind !== "none" || h.verf.length !== 8) return;
     const call = msg.exchange?.call?.header;
     if (!call || call.kind !== "call" || call.cred.kind !== "tls") return;
-    if (!isStartTlsVerifier(ev.data, ev.start + h.verf.offset + 8, ev.end)) return;
+    if (!isStartTlsVerifier(data, start + h.verf.offset + 8, end)) return;
     this.encrypted = true;
     this.encryptedFrom = msg.frame;
     this.pipeline.streamIssue({

@@ -49,10 +49,10 @@ function runOnce(segs: StreamSegment[], limits: Limits, budget?: BufferBudget, k
   const marker = new RecordMarker(
     limits,
     {
-      record(ev) {
+      record(data, start, end, length, truncatedAt, elided, fragments, frames, frame) {
         out.records.push({
-          bytes: Array.from(ev.data.subarray(ev.start, ev.end)), length: ev.length, truncatedAt: ev.truncatedAt, elided: ev.elided, frames: [...ev.frames],
-          frame: ev.frame, fragments: ev.fragments, view: sources.has(ev.data.buffer),
+          bytes: Array.from(data.subarray(start, end)), length, truncatedAt, elided, frames: [...frames],
+          frame, fragments, view: sources.has(data.buffer),
         });
       },
       issue(code, frame, detail, bytes) {
