@@ -266,6 +266,37 @@ describe("TCP connections", () => {
     expect(sink.closes).toHaveLength(50);
   });
 
+  it("keeps 600 connections apart through the recent-flow cache, its slots shared, flows reset and 4-tuples reused", () => {
+    // More connections than the cache has slots (256), interleaved, so that slots are
+    // shared; then every other one is reset and its 4-tuple opened again (new ISNs): a
+    // segment must always land in the connection that is open on its 4-tuple.
+    const n = 600;
+    const first = Array.from({ length: n }, (_, i) => conversation(i * 1000 + 1, i * 7000 + 1, 20000 + i));
+    const packets: Uint8Array[] = [];
+    for (const c of first) packets.push(...c.handshake());
+    // Payload: [index % 256, index >> 8, generation].
+    const tag = (i: number, gen: number) => Uint8Array.of(i & 0xff, i >> 8, gen);
+    for (let round = 0; round < 2; round++) for (const [i, c] of first.entries()) packets.push(c.send(i % 2 ? "client" : "server", tag(i, 0)));
+    for (let i = 0; i < n; i += 2) packets.push(first[i]!.rst("client"));
+    const second = new Map<number, TcpConversation>();
+    for (let i = 0; i < n; i += 2) {
+      const c = conversation(i * 1000 + 500_000, i * 7000 + 900_000, 20000 + i);
+      second.set(i, c);
+      packets.push(...c.handshake());
+    }
+    for (const [i, c] of first.entries()) packets.push((second.get(i) ?? c).send("client", tag(i, second.has(i) ? 1 : 0)));
+    const sink = decodeAll(packets);
+    // Connection ids in order of appearance: the first 600, then the reopened ones.
+    const expectedId = (i: number, gen: number) => (gen === 0 ? i : n + i / 2);
+    expect(sink.chunks.length).toBe(3 * n);
+    for (const ch of sink.chunks) {
+      const i = ch.bytes[0]! | (ch.bytes[1]! << 8);
+      expect(ch.conn, `connection ${i} generation ${ch.bytes[2]}`).toBe(expectedId(i, ch.bytes[2]!));
+    }
+    expect(sink.closes.filter((cl) => cl.reason === "rst")).toHaveLength(n / 2);
+    expect(new Set(sink.chunks.map((ch) => ch.conn)).size).toBe(n + n / 2);
+  });
+
   it("ignores the payload of a RST and pure ACKs produce no chunk", () => {
     const c = conversation();
     const hs = c.handshake();
