@@ -1,0 +1,94 @@
+/**
+ * The performance goals of issue #9, checked against a bench run's measurements:
+ * each goal with the figure measured and whether it was reached, so a run says
+ * plainly where the project stands (a goal whose rows were not run says so).
+ *
+ * Ratios to tshark are medians of the ratios within rounds (commands side by side
+ * see the same drift of the machine); ratios to the bare read are of the medians,
+ * as the bench's "how many times slower than a bare read" lines give them.
+ */
+
+export interface RoundMeasurement {
+  readonly seconds: number;
+  readonly peakRssMb: number;
+}
+
+/** The bench's row labels the goals read. */
+export const GOAL_ROWS = {
+  json: "rpcscope summary --json",
+  stats: "rpcscope stats",
+  bodies: "rpcscope summary --json -V (bodies)",
+  tsharkFields: "tshark -Y rpc -T fields",
+  tsharkSrt: "tshark -z rpc,srt,100003,3",
+  tsharkFull: "tshark -V (full decode)",
+  bareRead: "tcpdump -r F -w /dev/null (libpcap)",
+} as const;
+
+export interface GoalVerdict {
+  readonly goal: string;
+  /** The figure measured ("16.9×", "130 MB"), or why there is none. */
+  readonly measured: string;
+  /** null when it could not be measured in this run. */
+  readonly met: boolean | null;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Median over rounds of slow/fast: how many times faster `fast` was. Null without both rows in every round. */
+function timesFaster(rounds: ReadonlyMap<string, readonly RoundMeasurement[]>, fast: string, slow: string): number | null {
+  const f = rounds.get(fast);
+  const s = rounds.get(slow);
+  if (!f || !s || f.length === 0 || f.length !== s.length) return null;
+  return median(f.map((x, i) => s[i]!.seconds / x.seconds));
+}
+
+/** Median time of `row` over median time of `base`. */
+function timesSlower(rounds: ReadonlyMap<string, readonly RoundMeasurement[]>, row: string, base: string): number | null {
+  const r = rounds.get(row);
+  const b = rounds.get(base);
+  if (!r || !b || r.length === 0 || b.length === 0) return null;
+  return median(r.map((x) => x.seconds)) / median(b.map((x) => x.seconds));
+}
+
+/** The goals as issue #9 sets them, each judged on `rounds` (label → one measurement per round). */
+export function judgeGoals(rounds: ReadonlyMap<string, readonly RoundMeasurement[]>): GoalVerdict[] {
+  const verdicts: GoalVerdict[] = [];
+  const atLeast = (goal: string, value: number | null, target: number, missing: string): void => {
+    verdicts.push(value === null
+      ? { goal, measured: missing, met: null }
+      : { goal, measured: `${value.toFixed(1)}×`, met: value >= target });
+  };
+  const atMost = (goal: string, value: number | null, target: number, missing: string): void => {
+    verdicts.push(value === null
+      ? { goal, measured: missing, met: null }
+      : { goal, measured: `${value.toFixed(1)}×`, met: value <= target });
+  };
+  atLeast("summary --json at least 20× tshark -T fields", timesFaster(rounds, GOAL_ROWS.json, GOAL_ROWS.tsharkFields), 20, "tshark not run");
+  atLeast("stats at least 10× tshark -z rpc,srt", timesFaster(rounds, GOAL_ROWS.stats, GOAL_ROWS.tsharkSrt), 10, "tshark not run");
+  atMost("summary --json within 3× of the bare read", timesSlower(rounds, GOAL_ROWS.json, GOAL_ROWS.bareRead), 3, "tcpdump not run");
+  atMost("stats within 3× of the bare read", timesSlower(rounds, GOAL_ROWS.stats, GOAL_ROWS.bareRead), 3, "tcpdump not run");
+  atLeast("bodies (--json -V) at least 5× tshark -V", timesFaster(rounds, GOAL_ROWS.bodies, GOAL_ROWS.tsharkFull), 5, "tshark not run");
+  let peak = 0;
+  let seen = false;
+  for (const [label, ms] of rounds) {
+    if (!label.startsWith("rpcscope ")) continue;
+    for (const m of ms) {
+      peak = Math.max(peak, m.peakRssMb);
+      seen = true;
+    }
+  }
+  verdicts.push(seen
+    ? { goal: "peak RSS of every rpcscope command below 150 MB", measured: `${peak.toFixed(0)} MB`, met: peak < 150 }
+    : { goal: "peak RSS of every rpcscope command below 150 MB", measured: "no rpcscope row ran", met: null });
+  return verdicts;
+}
+
+/** The verdicts as the bench prints them, a line each. */
+export function goalLines(verdicts: readonly GoalVerdict[]): string[] {
+  return verdicts.map((v) =>
+    `  ${v.goal.padEnd(52)} ${v.measured.padStart(8)}  ${v.met === null ? "not measured" : v.met ? "met" : "NOT met"}`);
+}
