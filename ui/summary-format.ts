@@ -495,8 +495,8 @@ export function writeFixed6(out: BytePieces, x: number, width: number): void {
   if (frac > 0) out.int(frac);
 }
 
-/** ".", ".0", ".00" … ".00000000": the point and a fraction's leading zeros (writeFixed6). */
-const FRACTION_POINTS: readonly Uint8Array[] = Array.from({ length: 9 }, (_, zeros) => Buffer.from(`.${"0".repeat(zeros)}`, "latin1"));
+/** ".", ".0", ".00" … ".000000": the point and a fraction's leading zeros (writeFixed6). */
+const FRACTION_POINTS: readonly Uint8Array[] = Array.from({ length: 7 }, (_, zeros) => Buffer.from(`.${"0".repeat(zeros)}`, "latin1"));
 
 /** Digits of 0 ≤ v < 1e6 without leading zeros (0 has none: ".000000" is all point and zeros). */
 function fractionDigits(v: number): number {
@@ -568,13 +568,6 @@ export function summaryJsonLine(m: AnalyzedMessage, cache: LineCache): string {
 /** Fixed part of a JSON line: keys, punctuation, and up to 8 numbers of at most 24 characters each. */
 const JSON_LINE_FIXED_BYTES = 320;
 
-/**
- * Writes the NDJSON line of `m` (without the newline) piece by piece: at most
- * jsonLineStartMaxBytes of its parts, plus the length of `tail` (written before the
- * final brace). The parts that repeat from line to line (a connection's endpoints; a
- * procedure's numbers, names and status) are cached as bytes, so a line is a dozen
- * copies and a few numbers.
- */
 const enc = (text: string): Uint8Array => Buffer.from(text, "latin1");
 const P_START = enc('{"protocol":"onc-rpc","frame":');
 const P_TIME = enc(',"time":');
@@ -584,6 +577,13 @@ const P_RTT = enc(',"rtt":');
 const P_LENGTH = enc(',"length":');
 const P_END = enc("}");
 
+/**
+ * Writes the NDJSON line of `m` (without the newline) piece by piece: at most
+ * jsonLineStartMaxBytes of its parts, plus the length of `tail` (written before the
+ * final brace). The parts that repeat from line to line (a connection's endpoints; a
+ * procedure's numbers, names and status) are cached as bytes, so a line is a dozen
+ * copies and a few numbers.
+ */
 export function writeSummaryJsonLine(m: AnalyzedMessage, cache: LineCache, out: BytePieces, tail: Uint8Array | null = null): void {
   writeJsonLine(jsonLineParts(m, cache, sharedParts), out, tail);
 }
