@@ -21,7 +21,7 @@ import { createGzip } from "node:zlib";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_MSS, generate, parseMssList } from "./generate-capture.js";
-import { GOAL_ROWS, goalLines, judgeGoals } from "./goals.js";
+import { GOAL_ROWS, goalLines, judgeGoals, median } from "./goals.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(ROOT, "dist", "ui", "cli.js");
@@ -70,11 +70,6 @@ async function runOnce(cmd: string, args: readonly string[], useTimeV: boolean):
   const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
   const cpuSeconds = user && system ? Number(user[1]) + Number(system[1]) : null;
   return { seconds, peakRssMb: (m ? Number(m[1]) : sampledKb) / 1024, cpuSeconds };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function tsharkVersion(): string | null {

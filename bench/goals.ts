@@ -32,10 +32,10 @@ export interface GoalVerdict {
   readonly met: boolean | null;
 }
 
-function median(xs: readonly number[]): number {
+/** The median the bench reports (of an even count, the upper of the two middle values). */
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return s[Math.floor(s.length / 2)]!;
 }
 
 /** Median over rounds of slow/fast: how many times faster `fast` was. Null without both rows in every round. */
@@ -90,5 +90,5 @@ export function judgeGoals(rounds: ReadonlyMap<string, readonly RoundMeasurement
 /** The verdicts as the bench prints them, a line each. */
 export function goalLines(verdicts: readonly GoalVerdict[]): string[] {
   return verdicts.map((v) =>
-    `  ${v.goal.padEnd(52)} ${v.measured.padStart(8)}  ${v.met === null ? "not measured" : v.met ? "met" : "NOT met"}`);
+    `  ${v.goal.padEnd(52)} ${v.measured.padStart(15)}  ${v.met === null ? "not measured" : v.met ? "met" : "NOT met"}`);
 }
