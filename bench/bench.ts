@@ -24,7 +24,7 @@ import { DEFAULT_MSS, generate, parseMssList } from "./generate-capture.js";
 import { GOAL_ROWS, goalLines, judgeGoals, median } from "./goals.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "dist", "ui", "cli.js");
+const CLI = join(ROOT, "dist", "ui", "rpcscope.cjs");
 const FLOOR = join(ROOT, "dist", "bench", "read-floor.js");
 const MINIMAL = join(ROOT, "dist", "bench", "minimal-pass.js");
 const LAYERS = join(ROOT, "dist", "bench", "layers.js");

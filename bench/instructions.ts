@@ -57,7 +57,7 @@ function main(): void {
     if (!existsSync(file)) generate(file, n, 64, 1, [1448]);
     return file;
   });
-  const cli = join(DIST, "ui", "cli.js");
+  const cli = join(DIST, "ui", "rpcscope.cjs");
   const rows: [string, string[]][] = [
     ["read every frame", [join(DIST, "bench", "read-floor.js")]],
     ["minimal stats pass (a bound)", [join(DIST, "bench", "minimal-pass.js")]],

@@ -12,8 +12,11 @@
  */
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { CaptureError, type Frame } from "./frame.js";
 import { CaptureTruncatedError, FrameParser } from "./capture-format.js";
+
+const loadBuiltin = createRequire(import.meta.url);
 
 export { FrameParser, CaptureTruncatedError, MAX_PACKET_BYTES, MAX_PCAPNG_BLOCK_BYTES } from "./capture-format.js";
 export type { CaptureFormat, CaptureInterface } from "./capture-format.js";
@@ -172,7 +175,9 @@ export async function* captureBytes(source: CaptureSource, options: ReadFramesOp
     return;
   }
   // Loaded only for gzip input: node's zlib and stream modules cost every other run ~3 ms of start-up.
-  const [{ createGunzip }, { Readable }] = await Promise.all([import("node:zlib"), import("node:stream")]);
+  // (By require, not import(): the built CLI runs as a script, which has no import(); ui/rpcscope.cts.)
+  const { createGunzip } = loadBuiltin("node:zlib") as typeof import("node:zlib");
+  const { Readable } = loadBuiltin("node:stream") as typeof import("node:stream");
   const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   const compressed = Readable.from(replay(head, input), { objectMode: false });
   compressed.on("error", (err) => gunzip.destroy(err));

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "dist", "ui", "cli.js");
+const CLI = join(ROOT, "dist", "ui", "rpcscope.cjs");
 const DIR = join(ROOT, "samples", "demo-service");
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

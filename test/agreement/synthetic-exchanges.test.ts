@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "dist", "ui", "cli.js");
+const CLI = join(ROOT, "dist", "ui", "rpcscope.cjs");
 
 interface Line {
   frame: number;

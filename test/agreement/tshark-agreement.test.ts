@@ -11,7 +11,7 @@ import { join, relative } from "node:path";
 import { KNOWN_DIFFERENCES } from "./known-differences.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "dist", "ui", "cli.js");
+const CLI = join(ROOT, "dist", "ui", "rpcscope.cjs");
 
 interface RefMessage {
   frame: number;

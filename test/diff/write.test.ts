@@ -15,7 +15,7 @@ import { FrameBitmap, run, tcpSegmentOf, formatForPath } from "../../ui/commands
 import { UsageError } from "../../ui/cli-options.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "dist", "ui", "cli.js");
+const CLI = join(ROOT, "dist", "ui", "rpcscope.cjs");
 const RPCBIND = join(ROOT, "samples", "rpcbind", "rpcinfo-tcp-udp.pcapng");
 const DEMO = join(ROOT, "samples", "demo-service");
 const dir = mkdtempSync(join(tmpdir(), "rpcscope-write-"));

@@ -1,10 +1,10 @@
-/** Running the built CLI (dist/ui/cli.js) as a user would, with raw stdout bytes kept. */
+/** Running the built CLI (dist/ui/rpcscope.cjs) as a user would, with raw stdout bytes kept. */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../fuzz/harness.js";
 
-export const CLI = join(ROOT, "dist", "ui", "cli.js");
+export const CLI = join(ROOT, "dist", "ui", "rpcscope.cjs");
 export const HOSTILE = join(ROOT, "samples", "hostile");
 
 export interface CliResult {

@@ -1,5 +1,5 @@
 /**
- * `rpcscope summary -Y …` (the built CLI, dist/ui/cli.js) on the libvirt sample
+ * `rpcscope summary -Y …` (the built CLI, dist/ui/rpcscope.cjs) on the libvirt sample
  * and on a capture holding both protocols: text, --json and --csv, with counts
  * from Wireshark's libvirt plugin output.
  */

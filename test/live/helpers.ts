@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const ENTRY = join(ROOT, "test", "live", "entry.mjs");
-export const CLI = join(ROOT, "dist", "ui", "cli.js");
+export const CLI = join(ROOT, "dist", "ui", "rpcscope.cjs");
 
 /** dist/ must be built (npm test runs tsc first; `npx vitest` alone may not). */
 export function ensureBuilt(): void {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const CLI = join(ROOT, "dist", "ui", "cli.js");
+const CLI = join(ROOT, "dist", "ui", "rpcscope.cjs");
 const SAMPLE = join(ROOT, "samples", "nfs", "nfsv4.pcap");
 const hasTmux = spawnSync("tmux", ["-V"], { encoding: "utf8" }).status === 0;
 if (!hasTmux) console.warn("SKIPPED test/tui/cli-tmux-e2e.test.ts: tmux is not installed (apt-get install tmux)");
