@@ -65,7 +65,8 @@ export function secondsBetween(aSec: number, aNsec: number, bSec: number, bNsec:
 
 /** A problem with the capture file itself (not with one packet): bad magic, truncated header... */
 export class CaptureError extends Error {
-  constructor(readonly fileOffset: number, detail: string) {
+  /** `detail` is the message without the offset (to make another error of it without saying the offset twice). */
+  constructor(readonly fileOffset: number, readonly detail: string) {
     super(`${detail} (at file offset ${fileOffset})`);
     this.name = "CaptureError";
   }

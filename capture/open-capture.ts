@@ -232,7 +232,7 @@ async function* parseSlices<T>(
   } catch (err) {
     if (err instanceof CaptureTruncatedError) {
       // A gzip cut also leaves the parser mid-record; report it with the frame count.
-      const report = err.completeFrames >= 0 ? err : new CaptureTruncatedError(err.fileOffset, err.message, parser.frames);
+      const report = err.completeFrames >= 0 ? err : new CaptureTruncatedError(err.fileOffset, err.detail, parser.frames);
       if (options.onTruncated) {
         options.onTruncated(report);
         return;

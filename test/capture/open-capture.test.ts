@@ -127,6 +127,8 @@ describe("readFrames", () => {
     expect(g.frames.length).toBeLessThan(300);
     expect(g.error).toBeInstanceOf(CaptureTruncatedError);
     expect((g.error as Error).message).toMatch(/gzip data is cut short/);
+    // The offset is said once (the error is made again with the frame count).
+    expect((g.error as Error).message.match(/at file offset/g)).toHaveLength(1);
     expect((g.error as CaptureTruncatedError).completeFrames).toBe(g.frames.length);
   });
 
