@@ -337,7 +337,6 @@ export class RenderThreadWriter extends LineWriter {
   private readonly types = new TypeSender();
   private readonly slotBytes: number;
   /** The slot being filled, for the numbers of line entries. */
-  private view: DataView = new DataView(new ArrayBuffer(0));
   /** Pieces sent, by identity, and the piece each number holds now. */
   private readonly pieceIds = new Map<Uint8Array, number>();
   private readonly pieceOwners: (Uint8Array | undefined)[] = [];
@@ -366,8 +365,7 @@ export class RenderThreadWriter extends LineWriter {
     const ring = this.makeRing();
     if (!ring) return;
     this.ring = ring;
-    this.buf = ring.views[0]!;
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.setBuffer(ring.views[0]!);
     this.pos = 0;
   }
 
@@ -602,8 +600,7 @@ export class RenderThreadWriter extends LineWriter {
       Atomics.wait(control, ring.slot, Atomics.load(control, ring.slot), 250);
       waited += 250;
     }
-    this.buf = ring.views[ring.slot]!;
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.setBuffer(ring.views[ring.slot]!);
     this.pos = 0;
     // The render thread saw the reader go (EPIPE): output ends quietly, as with one thread.
     if (Atomics.load(control, CLOSED) !== 0) this.closed = true;

@@ -6,7 +6,7 @@ import type { Exchange, RpcCall, RpcMessage } from "../dissect/rpc-types.js";
 import type { AnalyzedMessage } from "./analyze.js";
 import { toJsonValue, type JsonValue } from "./body-format.js";
 import { escapeForTerminal, jsonSafeStringify } from "./text-safety.js";
-import { LineBuilder, type BytePieces } from "./line-writer.js";
+import { constantPiece, LineBuilder, type BytePieces } from "./line-writer.js";
 
 export interface Names {
   programName(prog: number): string | undefined;
@@ -568,14 +568,13 @@ export function summaryJsonLine(m: AnalyzedMessage, cache: LineCache): string {
 /** Fixed part of a JSON line: keys, punctuation, and up to 8 numbers of at most 24 characters each. */
 const JSON_LINE_FIXED_BYTES = 320;
 
-const enc = (text: string): Uint8Array => Buffer.from(text, "latin1");
-const P_START = enc('{"protocol":"onc-rpc","frame":');
-const P_TIME = enc(',"time":');
-const P_NULL = enc("null");
-const P_RTT_NULL = enc(',"rtt":null,"length":');
-const P_RTT = enc(',"rtt":');
-const P_LENGTH = enc(',"length":');
-const P_END = enc("}");
+const P_START = constantPiece('{"protocol":"onc-rpc","frame":');
+const P_TIME = constantPiece(',"time":');
+const P_NULL = constantPiece("null");
+const P_RTT_NULL = constantPiece(',"rtt":null,"length":');
+const P_RTT = constantPiece(',"rtt":');
+const P_LENGTH = constantPiece(',"length":');
+const P_END = constantPiece("}");
 
 /**
  * Writes the NDJSON line of `m` (without the newline) piece by piece: at most
@@ -593,7 +592,7 @@ export function writeJsonLine(p: JsonLineParts, out: BytePieces, tail: Uint8Arra
   writeJsonLineStart(p, out);
   // Keys written beforehand (`,"args":…,"res":…,"info":…` for -V): room for them is the caller's.
   if (tail !== null) out.raw(tail);
-  out.bytes(P_END);
+  out.constant(P_END);
 }
 
 /**
@@ -654,22 +653,22 @@ export function jsonLineParts(m: AnalyzedMessage, cache: LineCache, parts: JsonL
 
 /** Writes a line from its parts up to where the -V keys go (the caller writes them and the closing brace). */
 export function writeJsonLineStart(p: JsonLineParts, out: BytePieces): void {
-  out.bytes(P_START);
+  out.constant(P_START);
   out.int(p.frame);
-  out.bytes(P_TIME);
+  out.constant(P_TIME);
   writeRounded9(out, p.time);
   out.raw(p.endpointPiece);
   if (p.xid !== null) out.int(p.xid);
-  else out.bytes(P_NULL);
+  else out.constant(P_NULL);
   out.raw(p.procedurePiece);
-  if (p.peerFrame === null) out.bytes(P_NULL);
+  if (p.peerFrame === null) out.constant(P_NULL);
   else out.int(p.peerFrame);
   if (p.rtt === null) {
-    out.bytes(P_RTT_NULL);
+    out.constant(P_RTT_NULL);
   } else {
-    out.bytes(P_RTT);
+    out.constant(P_RTT);
     writeRounded9(out, p.rtt);
-    out.bytes(P_LENGTH);
+    out.constant(P_LENGTH);
   }
   out.int(p.length);
   const frames = p.frames;
@@ -699,7 +698,7 @@ export function writeJsonLineStart(p: JsonLineParts, out: BytePieces): void {
 }
 
 /** The closing brace of a line. */
-export const JSON_LINE_END = P_END;
+export const JSON_LINE_END = P_END.bytes;
 
 /** At most how many bytes writeJsonLineStart writes. */
 export function jsonLineStartMaxBytes(p: JsonLineParts): number {

@@ -10,7 +10,7 @@ import { loadRegistry } from "../../ui/spec-loader.js";
 import { namesFor } from "../../ui/names.js";
 import { LineCache, fixed6Exact, summaryJson, summaryJsonLine, summaryLine, writeFixed6, writeRounded9, writeSummaryText } from "../../ui/summary-format.js";
 import { MessageInfoContext } from "../../ui/message-info.js";
-import { GrowingPieces, LineBuilder } from "../../ui/line-writer.js";
+import { constantPiece, GrowingPieces, LineBuilder } from "../../ui/line-writer.js";
 import { jsonSafeStringify } from "../../ui/text-safety.js";
 import { DEFAULT_LIMITS } from "../../capture/limits.js";
 import type { AnalyzedMessage } from "../../ui/analyze.js";
@@ -162,6 +162,25 @@ describe("LineBuilder.int prints integers as String does", () => {
       const line = new LineBuilder(32);
       line.int(v);
       expect(line.text()).toBe(String(v));
+    }
+  });
+});
+
+describe("constant pieces, written a 32-bit word a store", () => {
+  it("give exactly their bytes, at every position, also where the buffer ends inside the last word", () => {
+    for (const text of ["", "}", "ab", "abc", "null", ',"time":', '{"protocol":"onc-rpc","frame":']) {
+      const piece = constantPiece(text);
+      expect(Buffer.from(piece.bytes).toString("latin1")).toBe(text);
+      for (const prefix of ["", "x", "xy", "xyz"]) {
+        // Room for exactly the line (the word stores would run past it: bytes then), and room to spare.
+        for (const spare of [0, 1, 3, 8]) {
+          const line = new LineBuilder(prefix.length + text.length + 1 + spare);
+          line.ascii(prefix);
+          line.constant(piece);
+          line.ascii("!");
+          expect(line.text(), `${JSON.stringify(text)} after ${prefix.length} bytes, ${spare} spare`).toBe(`${prefix}${text}!`);
+        }
+      }
     }
   });
 });
