@@ -166,14 +166,14 @@ describe("LineBuilder.int prints integers as String does", () => {
   });
 });
 
-describe("constant pieces, written a 32-bit word a store", () => {
+describe("constant pieces, written 8 bytes a store", () => {
   it("give exactly their bytes, at every position, also where the buffer ends inside the last word", () => {
     for (const text of ["", "}", "ab", "abc", "null", ',"time":', '{"protocol":"onc-rpc","frame":']) {
       const piece = constantPiece(text);
       expect(Buffer.from(piece.bytes).toString("latin1")).toBe(text);
       for (const prefix of ["", "x", "xy", "xyz"]) {
         // Room for exactly the line (the word stores would run past it: bytes then), and room to spare.
-        for (const spare of [0, 1, 3, 8]) {
+        for (const spare of [0, 1, 3, 7, 8]) {
           const line = new LineBuilder(prefix.length + text.length + 1 + spare);
           line.ascii(prefix);
           line.constant(piece);
@@ -182,6 +182,12 @@ describe("constant pieces, written a 32-bit word a store", () => {
         }
       }
     }
+  });
+
+  it("are printable ASCII only (bytes that could make a NaN are refused)", () => {
+    expect(() => constantPiece("é")).toThrow(/printable ASCII/);
+    expect(() => constantPiece("\x7f")).toThrow(/printable ASCII/);
+    expect(() => constantPiece("\n")).toThrow(/printable ASCII/);
   });
 });
 
