@@ -188,10 +188,10 @@ class HeldBodyRenderer {
     p.frame = view.getFloat64(z + 3, true);
     p.time = view.getFloat64(z + 11, true);
     p.endpointPiece = this.piece(view.getUint32(z + 19, true));
-    p.xid = flags & HAS_XID ? view.getUint32(z + 23, true) : null;
+    p.xid = flags & HAS_XID ? view.getUint32(z + 23, true) : -1;
     p.procedurePiece = this.piece(view.getUint32(z + 27, true));
     p.peerFrame = flags & HAS_PEER ? view.getFloat64(z + 31, true) : null;
-    p.rtt = flags & HAS_RTT ? view.getFloat64(z + 39, true) : null;
+    p.rtt = flags & HAS_RTT ? view.getFloat64(z + 39, true) : Number.NaN;
     p.length = view.getFloat64(z + 47, true);
     let pos = z + LINE_HEADER_BYTES;
     p.frames = null;
@@ -495,9 +495,9 @@ export class RenderThreadWriter extends LineWriter {
     const view = this.view;
     const at = this.pos;
     let flags = 0;
-    if (p.xid !== null) flags |= HAS_XID;
+    if (p.xid >= 0) flags |= HAS_XID;
     if (p.peerFrame !== null) flags |= HAS_PEER;
-    if (p.rtt !== null) flags |= HAS_RTT;
+    if (!Number.isNaN(p.rtt)) flags |= HAS_RTT;
     if (p.frames !== null) flags |= HAS_FRAMES;
     if (p.mismatchLow !== null) flags |= HAS_MISMATCH;
     if (p.authStat !== null) flags |= HAS_AUTH_STAT;
@@ -508,10 +508,10 @@ export class RenderThreadWriter extends LineWriter {
     view.setFloat64(at + 3, p.frame, true);
     view.setFloat64(at + 11, p.time, true);
     view.setUint32(at + 19, endpointId, true);
-    view.setUint32(at + 23, p.xid ?? 0, true);
+    view.setUint32(at + 23, p.xid >= 0 ? p.xid : 0, true);
     view.setUint32(at + 27, procedureId, true);
     view.setFloat64(at + 31, p.peerFrame ?? 0, true);
-    view.setFloat64(at + 39, p.rtt ?? 0, true);
+    view.setFloat64(at + 39, Number.isNaN(p.rtt) ? 0 : p.rtt, true);
     view.setFloat64(at + 47, p.length, true);
     let pos = at + LINE_HEADER_BYTES;
     if (p.frames !== null) {

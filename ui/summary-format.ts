@@ -198,7 +198,8 @@ export class LineCache {
       dirs = found;
       recent[slot] = { connId: msg.connId, dirs };
     }
-    for (const d of dirs) {
+    for (let i = 0; i < dirs.length; i++) {
+      const d = dirs[i]!;
       if (d.sport === msg.sport && d.dport === msg.dport && d.src === msg.src && d.dst === msg.dst) return d.bytes;
     }
     const bytes = build(msg);
@@ -605,11 +606,16 @@ export interface JsonLineParts {
   time: number;
   /** `,"src":…,"xid":` (LineCache.jsonEndpointPiece). */
   endpointPiece: Uint8Array;
-  xid: number | null;
+  /**
+   * -1 when the header was not read. Numbers with a sentinel, not `number | null`: a
+   * field that may hold null keeps a double as a new heap object, one per line.
+   */
+  xid: number;
   /** `,"kind":…,"peerFrame":` (LineCache.jsonProcedurePiece). */
   procedurePiece: Uint8Array;
   peerFrame: number | null;
-  rtt: number | null;
+  /** NaN when the line has none (see `xid`). */
+  rtt: number;
   length: number;
   /** Only when the record spans several frames. */
   frames: readonly number[] | null;
@@ -622,7 +628,7 @@ export interface JsonLineParts {
 
 export function newJsonLineParts(): JsonLineParts {
   return {
-    frame: 0, time: 0, endpointPiece: NO_BYTES, xid: null, procedurePiece: NO_BYTES, peerFrame: null, rtt: null,
+    frame: 0, time: 0, endpointPiece: NO_BYTES, xid: -1, procedurePiece: NO_BYTES, peerFrame: null, rtt: Number.NaN,
     length: 0, frames: null, mismatchLow: null, mismatchHigh: 0, authStat: null, issues: null,
   };
 }
@@ -637,10 +643,10 @@ export function jsonLineParts(m: AnalyzedMessage, cache: LineCache, parts: JsonL
   parts.frame = msg.frame;
   parts.time = m.time;
   parts.endpointPiece = cache.jsonEndpointPiece(msg);
-  parts.xid = h ? h.xid : null;
+  parts.xid = h ? h.xid : -1;
   parts.procedurePiece = cache.jsonProcedurePiece(msg);
   parts.peerFrame = peerFrameOf(msg);
-  parts.rtt = rttOf(msg);
+  parts.rtt = rttOf(msg) ?? Number.NaN;
   parts.length = msg.length;
   parts.frames = msg.frames.length > 1 ? msg.frames : null;
   const reply = h?.kind === "reply" ? h : null;
@@ -658,12 +664,12 @@ export function writeJsonLineStart(p: JsonLineParts, out: BytePieces): void {
   out.constant(P_TIME);
   writeRounded9(out, p.time);
   out.raw(p.endpointPiece);
-  if (p.xid !== null) out.int(p.xid);
+  if (p.xid >= 0) out.int(p.xid);
   else out.constant(P_NULL);
   out.raw(p.procedurePiece);
   if (p.peerFrame === null) out.constant(P_NULL);
   else out.int(p.peerFrame);
-  if (p.rtt === null) {
+  if (Number.isNaN(p.rtt)) {
     out.constant(P_RTT_NULL);
   } else {
     out.constant(P_RTT);
