@@ -34,10 +34,15 @@ let lastSys: Extract<Auth, { kind: "sys" }> | null = null;
 
 /** The gid list of the previous AUTH_SYS credential: a client sends the same one in every call. */
 let lastGids: readonly number[] = Object.freeze([]);
+/**
+ * The same gids in a plain array, for comparing: an element load from a frozen array
+ * is a call into V8's generic load stub, not a few instructions.
+ */
+let lastGidValues = new Uint32Array(0);
 
 /** The `count` gids at `at` (already checked to be there), as the previous list when equal. */
 function internGids(bytes: Uint8Array, at: number, count: number): readonly number[] {
-  const last = lastGids;
+  const last = lastGidValues;
   if (last.length === count) {
     let same = true;
     for (let i = 0; i < count; i++) {
@@ -46,11 +51,12 @@ function internGids(bytes: Uint8Array, at: number, count: number): readonly numb
         break;
       }
     }
-    if (same) return last;
+    if (same) return lastGids;
   }
-  const gids = new Array<number>(count);
-  for (let i = 0; i < count; i++) gids[i] = word(bytes, at + 4 * i);
-  lastGids = Object.freeze(gids);
+  const values = new Uint32Array(count);
+  for (let i = 0; i < count; i++) values[i] = word(bytes, at + 4 * i);
+  lastGidValues = values;
+  lastGids = Object.freeze(Array.from(values));
   return lastGids;
 }
 
