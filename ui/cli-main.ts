@@ -443,8 +443,9 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
   // The reply that resolves an exchange comes just before the exchange is resolved (the
   // pipeline resolves it right after handing on the message): what the reply says is
   // kept in one slot until then, not in a map per exchange.
-  // (Three variables, not an object per reply.)
-  let answeredEx: Exchange | null = null;
+  // (Three variables, not an object per reply; the exchange by its id, as storing the
+  // young object into this long-lived closure went through the collector's write barrier.)
+  let answeredExId = -1;
   let answeredStatus: string | null = null;
   let answeredRes: DecodedField | null = null;
   // libvirt: bodies of a call and its reply, kept until the exchange is resolved (filters on args./res. only).
@@ -464,17 +465,17 @@ async function runStats(file: string, opts: CommonOptions): Promise<number> {
         const call = ex?.call?.header;
         // Only the reply that resolves its exchange (not a duplicate of one already counted).
         if (!ex || ex.reply !== m.msg || h?.kind !== "reply" || call?.kind !== "call") return;
-        answeredEx = ex;
+        answeredExId = ex.id;
         answeredStatus = statusReader.readAt(call, h, data, start, end);
         answeredRes = m.res;
       },
       exchangeResolved(ex) {
         let status: string | null = null;
         let res: DecodedField | null = null;
-        if (answeredEx === ex) {
+        if (answeredExId === ex.id) {
           status = answeredStatus;
           res = answeredRes;
-          answeredEx = null;
+          answeredExId = -1;
           answeredStatus = null;
           answeredRes = null;
         }
