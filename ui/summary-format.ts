@@ -158,15 +158,8 @@ export class LineCache {
 
   /** `,"src":…,"dst":…,"sport":…,"dport":…,"transport":…,"xid":` for the message's direction. */
   jsonEndpointPiece(msg: RpcMessage): Uint8Array {
-    // Each line asks twice (its size, then its bytes): the second time is free.
-    if (msg === this.endpointPieceFor) return this.endpointPiece;
-    this.endpointPiece = this.endpointPieceOf(msg, this.tcpEndpointPieces, this.udpEndpointPieces, buildEndpointPiece, this.recentEndpointPieces);
-    this.endpointPieceFor = msg;
-    return this.endpointPiece;
+    return this.endpointPieceOf(msg, this.tcpEndpointPieces, this.udpEndpointPieces, buildEndpointPiece, this.recentEndpointPieces);
   }
-
-  private endpointPieceFor: RpcMessage | null = null;
-  private endpointPiece: Uint8Array = new Uint8Array(0);
 
   /** A piece made from the message's endpoints, cached per TCP connection and direction, or per UDP endpoint pair. */
   private endpointPieceOf(msg: RpcMessage, tcp: Map<number, EndpointPiece[]>, udp: Map<string, Uint8Array>,
