@@ -4,7 +4,7 @@
  * median wall time, the CPU seconds and the peak RSS (from /usr/bin/time -v when
  * present, else by sampling /proc/PID/status VmHWM).
  *
- *   npm run bench -- [--exchanges 250000] [--runs 3] [--mss 1448,8948,65483] [--file existing.pcap] [--no-tshark] [--gzip]
+ *   npm run bench -- [--exchanges 250000] [--runs 3] [--mss 1448,8948,65483] [--file existing.pcap] [--no-tshark] [--gzip] [--keep-env]
  *
  * --mss sets the segment sizes the connections take in turn; the default mixes
  * Ethernet, jumbo and loopback sizes, --mss 1448 gives a capture off Ethernet.
@@ -13,6 +13,12 @@
  *
  * Each run is one round over every command, so that drift in the machine's speed
  * touches all of them alike; ratios are the median of the ratios within rounds.
+ *
+ * Commands run without NODE_EXTRA_CA_CERTS when the environment sets it (--keep-env
+ * keeps it): node then reads and parses every certificate of that file before any
+ * script starts (30–50 ms a start on this project's machine, which sets it to the
+ * system's whole bundle), and rpcscope makes no TLS connection. The bench says so
+ * and measures that start-up both ways.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
@@ -40,10 +46,13 @@ function hasTimeV(): boolean {
   return existsSync("/usr/bin/time") && spawnSync("/usr/bin/time", ["-v", "true"]).status === 0;
 }
 
+/** The environment the timed commands get (see the head of this file). */
+let childEnv: NodeJS.ProcessEnv = process.env;
+
 async function runOnce(cmd: string, args: readonly string[], useTimeV: boolean): Promise<Measurement> {
   const start = process.hrtime.bigint();
   const argv = useTimeV ? ["-v", cmd, ...args] : [...args];
-  const child = spawn(useTimeV ? "/usr/bin/time" : cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(useTimeV ? "/usr/bin/time" : cmd, argv, { stdio: ["ignore", "ignore", "pipe"], env: childEnv });
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (d: string) => {
@@ -86,6 +95,7 @@ async function main(): Promise<void> {
       "no-tshark": { type: "boolean", default: false },
       mss: { type: "string", default: DEFAULT_MSS.join(",") },
       gzip: { type: "boolean", default: false },
+      "keep-env": { type: "boolean", default: false },
     },
   });
   const runs = Number(values.runs);
@@ -105,9 +115,33 @@ async function main(): Promise<void> {
   const size = statSync(file).size;
   const tshark = values["no-tshark"] ? null : tsharkVersion();
   process.stdout.write(`file ${file}: ${(size / 1e6).toFixed(1)} MB; node ${process.version}; ${tshark ?? "tshark not run"}\n`);
-  process.stdout.write(`median of ${runs} runs; peak RSS via ${useTimeV ? "/usr/bin/time -v" : "/proc VmHWM sampling"}\n\n`);
-
+  process.stdout.write(`median of ${runs} runs; peak RSS via ${useTimeV ? "/usr/bin/time -v" : "/proc VmHWM sampling"}\n`);
   const node = process.execPath;
+  if (process.env["NODE_EXTRA_CA_CERTS"] !== undefined) {
+    const without = { ...process.env };
+    delete without["NODE_EXTRA_CA_CERTS"];
+    const startUp = async (env: NodeJS.ProcessEnv): Promise<number> => {
+      const saved = childEnv;
+      childEnv = env;
+      try {
+        const times: number[] = [];
+        for (let i = 0; i < 9; i++) times.push((await runOnce(node, ["-e", "0"], false)).seconds);
+        return median(times);
+      } finally {
+        childEnv = saved;
+      }
+    };
+    const withCerts = await startUp(process.env);
+    const withoutCerts = await startUp(without);
+    const ms = (s: number): string => `${(s * 1000).toFixed(0)} ms`;
+    process.stdout.write(
+      `NODE_EXTRA_CA_CERTS is set (${process.env["NODE_EXTRA_CA_CERTS"]}): node starts in ${ms(withCerts)} with it, ` +
+        `${ms(withoutCerts)} without (medians of 9); ${values["keep-env"] ? "kept (--keep-env)" : "the commands run without it (--keep-env keeps it)"}\n`,
+    );
+    if (!values["keep-env"]) childEnv = without;
+  }
+  process.stdout.write("\n");
+
   const rows: [string, string, readonly string[]][] = [
     ["read every frame (floor)", node, [FLOOR, file]],
     // The least work a stats pass can do in JavaScript (not a decoder: see minimal-pass.ts).
