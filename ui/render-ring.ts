@@ -33,13 +33,24 @@
  * memory is bounded with the main thread's queue of lines (OrderedOutput counts the
  * bodies held for them).
  */
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { createRequire } from "node:module";
+import type { MessagePort, Worker } from "node:worker_threads";
 import type { Limits } from "../capture/limits.js";
 import type { XdrType } from "../dissect/xdr-types.js";
 import { TypeReceiver, TypeSender, type WireNodes } from "../dissect/xdr/type-transfer.js";
 import { GrowingPieces, LineWriter, writeAllTo } from "./line-writer.js";
 import { writeXdrJson } from "./xdr-json.js";
 import { JSON_LINE_END, jsonLineStartMaxBytes, newJsonLineParts, writeJsonLineStart, type JsonLineParts } from "./summary-format.js";
+
+type WorkerThreads = typeof import("node:worker_threads");
+let workerThreadsModule: WorkerThreads | null = null;
+/**
+ * node:worker_threads, loaded when first needed: most runs start no thread, and
+ * loading the module cost every start-up about 2 ms.
+ */
+function workerThreads(): WorkerThreads {
+  return (workerThreadsModule ??= createRequire(import.meta.url)("node:worker_threads") as WorkerThreads);
+}
 
 const RING_SLOTS = 4;
 /** Large enough that a thread's turn at a slot costs little against what is in it. */
@@ -278,7 +289,7 @@ class HeldBodyRenderer {
   /** The type of a node number; nodes not received yet are on the port already (sent before the entry). */
   private typeOf(id: number): XdrType {
     while (id >= this.types.known) {
-      const received = receiveMessageOnPort(this.typePort);
+      const received = workerThreads().receiveMessageOnPort(this.typePort);
       if (!received) throw new Error(`render thread: type ${id} used before it was sent`);
       this.types.add(received.message as WireNodes);
     }
@@ -371,6 +382,7 @@ export class RenderThreadWriter extends LineWriter {
 
   /** The thread and its shared memory; null (and unavailable set) when no thread can be made. */
   private makeRing(): Ring | null {
+    const { MessageChannel, Worker } = workerThreads();
     const channel = new MessageChannel();
     const errors = new MessageChannel();
     const shared: RenderWorkerData = {
@@ -609,7 +621,7 @@ export class RenderThreadWriter extends LineWriter {
 
 /** The render thread's failure as an error of the main thread, with what the thread said of it. */
 function failed(ring: Ring): Error {
-  const said = receiveMessageOnPort(ring.errorPort)?.message;
+  const said = workerThreads().receiveMessageOnPort(ring.errorPort)?.message;
   const why = typeof said === "string" ? said : ring.failure?.message;
   return new Error(`the JSON render thread failed${why ? `: ${why}` : ""}`);
 }
