@@ -53,6 +53,17 @@ interface DeferredSpec {
   /** Program and version numbers it may define (a superset will do); null: any, loaded at the first question. */
   readonly programs: ReadonlySet<number> | null;
   readonly load: () => void;
+  /** What its loader knows of it without loading it (the build's index of the built-ins). */
+  readonly facts: DeferredFacts | undefined;
+}
+
+/** Known of a deferred specification before it is loaded. */
+export interface DeferredFacts {
+  /**
+   * How far into a reply's results a status word of any of its procedures lies, its
+   * offset plus 4 (0: none), as ui/body-status.ts works it out.
+   */
+  readonly resultStatusEnd: number;
 }
 
 export class ProgramRegistry {
@@ -71,8 +82,8 @@ export class ProgramRegistry {
    * never sees NFSv4). Rank works as with addSchema in any order: a built-in never
    * replaces a user's specification, whenever it is loaded.
    */
-  addDeferred(programs: ReadonlySet<number> | null, load: () => void): void {
-    this.deferred.push({ programs, load });
+  addDeferred(programs: ReadonlySet<number> | null, load: () => void, facts?: DeferredFacts): void {
+    this.deferred.push({ programs, load, facts });
     this.checkedProg = -1;
   }
 
@@ -167,6 +178,21 @@ export class ProgramRegistry {
   versionsOf(prog: number): number[] {
     if (this.deferred.length > 0) this.loadDeferred(prog);
     return [...(this.versions.get(prog)?.keys() ?? [])].sort((a, b) => a - b);
+  }
+
+  /** The facts of every specification still deferred; null when one of them came without. */
+  deferredFacts(): DeferredFacts[] | null {
+    const all: DeferredFacts[] = [];
+    for (const d of this.deferred) {
+      if (d.facts === undefined) return null;
+      all.push(d.facts);
+    }
+    return all;
+  }
+
+  /** Programs with procedures added so far, ascending; no deferred specification is loaded. */
+  registeredPrograms(): number[] {
+    return [...this.versions.keys()].sort((a, b) => a - b);
   }
 
   /** Procedures of one program version, by number. */

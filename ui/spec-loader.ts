@@ -14,9 +14,10 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ProgramRegistry } from "../dissect/registry.js";
+import { ProgramRegistry, type DeferredFacts } from "../dissect/registry.js";
 import { LIBVIRT_DEFINES, addSchemaWithLibvirt, registerLibvirtBuiltins } from "../dissect/libvirt/index.js";
 import { compileSchema, type SourceText } from "../dissect/xdr/load-schema.js";
+import { BodyStatusReader } from "./body-status.js";
 import type { LoadOptions, Schema } from "../dissect/xdr/schema.js";
 import { SchemaError } from "../dissect/xdr/schema-error.js";
 import { parseXdrNumber } from "../dissect/xdr/lexer.js";
@@ -49,6 +50,7 @@ export async function loadRegistry(options: LoadRegistryOptions): Promise<Progra
   // A --define may change what a built-in file means: then they are all compiled here.
   const cachePath = options.defines.size === 0 ? (options.builtinCache === undefined ? builtinCachePath() : options.builtinCache) : null;
   let cache: SchemaCacheFile | null | undefined;
+  const index = cachePath === null ? null : readSpecIndex(specIndexPathFor(cachePath));
   for (const path of listSpecFiles(builtinDir)) {
     // Loaded when first needed: most captures use one or two of them.
     const text = readFileSync(path, "utf8");
@@ -56,7 +58,7 @@ export async function loadRegistry(options: LoadRegistryOptions): Promise<Progra
       if (cache === undefined) cache = cachePath === null ? null : readSchemaCache(cachePath, load);
       const schema = cachedSchema(cache, path, text) ?? compileBuiltin(path, text, load);
       addSchemaWithLibvirt(registry, schema, { source: "builtin" });
-    });
+    }, indexedFacts(index, path, text));
   }
   for (const dir of (options.specPathEnv ?? "").split(":")) {
     if (!dir || !isDirectory(dir)) continue;
@@ -116,6 +118,57 @@ function cachedSchema(cache: SchemaCacheFile | null, path: string, text: string)
   } catch {
     return null; // not data this build wrote: compile the file instead
   }
+}
+
+/**
+ * The build's index of the built-in files: what a run needs to know of each before
+ * loading it, with the text it was worked out from (compared whole, natively: a hash
+ * of the texts in JavaScript cost more at start-up, in the interpreter, than the
+ * loading it spared).
+ */
+export interface SpecIndexFile {
+  readonly format: number;
+  readonly specs: Record<string, { readonly text: string } & DeferredFacts>;
+}
+
+const SPEC_INDEX_FORMAT = 1;
+
+/** The index beside the schema cache at `cachePath`. */
+export function specIndexPathFor(cachePath: string): string {
+  return join(dirname(cachePath), `${basename(cachePath, ".json")}-index.json`);
+}
+
+/** The index of the built-in files, as the build writes it beside builtinCachePath(). */
+export function makeBuiltinSpecIndex(builtinDir: string = builtinSpecDir()): SpecIndexFile {
+  const load = loadOptions(new Map());
+  const specs: Record<string, { readonly text: string } & DeferredFacts> = {};
+  for (const path of listSpecFiles(builtinDir)) {
+    const text = readFileSync(path, "utf8");
+    // Worked out on a registry of this file alone, as a run registers it.
+    const registry = new ProgramRegistry();
+    addSchemaWithLibvirt(registry, compileBuiltin(path, text, load), { source: "builtin" });
+    specs[basename(path)] = { text, resultStatusEnd: new BodyStatusReader(registry).furthestStatusEnd() };
+  }
+  return { format: SPEC_INDEX_FORMAT, specs };
+}
+
+function readSpecIndex(path: string): SpecIndexFile | null {
+  try {
+    const data: unknown = JSON.parse(readFileSync(path, "utf8"));
+    if (typeof data !== "object" || data === null) return null;
+    const index = data as SpecIndexFile;
+    return index.format === SPEC_INDEX_FORMAT && typeof index.specs === "object" && index.specs !== null ? index : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What the index says of `path`, when it says it of exactly this text. */
+function indexedFacts(index: SpecIndexFile | null, path: string, text: string): DeferredFacts | undefined {
+  const name = basename(path);
+  const entry = index && Object.hasOwn(index.specs, name) ? index.specs[name] : undefined;
+  if (!entry || entry.text !== text || !Number.isSafeInteger(entry.resultStatusEnd) || entry.resultStatusEnd < 0) return undefined;
+  return { resultStatusEnd: entry.resultStatusEnd };
 }
 
 /** Where the build writes the compiled built-ins: `dist/builtin-specs.json` for code run from `dist/ui/`. */

@@ -14,8 +14,9 @@ import type { ProgramRegistry } from "../../dissect/registry.js";
 import { decodeSchema, encodeSchema, type SchemaCacheFile } from "../../dissect/xdr/schema-cache.js";
 import { analyzeCapture, detachAnalyzed, type AnalyzedMessage } from "../../ui/analyze.js";
 import {
-  builtinCachePath, builtinSpecDir, compileBuiltin, loadRegistry, makeBuiltinSchemaCache,
+  builtinCachePath, builtinSpecDir, compileBuiltin, loadRegistry, makeBuiltinSchemaCache, makeBuiltinSpecIndex, specIndexPathFor,
 } from "../../ui/spec-loader.js";
+import { BodyStatusReader } from "../../ui/body-status.js";
 import { DEMO_SPEC, ROOT, bodySampleCaptures } from "../sample-files.js";
 
 const SPECS = builtinSpecDir();
@@ -231,5 +232,59 @@ describe("loadRegistry and the cache", () => {
       expect(registry.procedureName(100000, 3, 3), what).toBe("GETADDR");
       expect(registry.procedureName(100003, 3, 1), what).toBe("GETATTR");
     }
+  });
+});
+
+describe("the build's index of the built-in files", () => {
+  const index = makeBuiltinSpecIndex();
+  const cacheFile = writeCache("indexed.json", makeBuiltinSchemaCache());
+  writeFileSync(specIndexPathFor(cacheFile), JSON.stringify(index));
+
+  it("is the one the current sources make (npm test builds it first)", () => {
+    const onDisk = JSON.parse(readFileSync(specIndexPathFor(join(ROOT, "dist", "builtin-specs.json")), "utf8")) as unknown;
+    expect(onDisk).toEqual(JSON.parse(JSON.stringify(index)));
+    expect(Object.keys(index.specs).sort()).toEqual(FILES);
+  });
+
+  it("gives the furthest status end without loading a built-in file, the same as loading them all", async () => {
+    const indexed = await loadRegistry({ userSpecs: [], defines: new Map(), builtinCache: cacheFile });
+    const loaded = await loadRegistry({ userSpecs: [], defines: new Map(), builtinCache: null });
+    expect(loaded.deferredFacts()).toBeNull();
+    const expected = new BodyStatusReader(loaded).furthestStatusEnd();
+    expect(expected).toBeGreaterThanOrEqual(4);
+    expect(new BodyStatusReader(indexed).furthestStatusEnd()).toBe(expected);
+    // Nothing was loaded to find it.
+    expect(indexed.deferredFacts()?.length).toBe(FILES.length);
+  });
+
+  it("counts a user's specification, loaded, with the built-ins' facts", async () => {
+    const withUser = await loadRegistry({ userSpecs: [DEMO_SPEC], defines: new Map(), builtinCache: cacheFile });
+    const loaded = await loadRegistry({ userSpecs: [DEMO_SPEC], defines: new Map(), builtinCache: null });
+    expect(new BodyStatusReader(withUser).furthestStatusEnd()).toBe(new BodyStatusReader(loaded).furthestStatusEnd());
+  });
+
+  it("is not used for a file whose text changed, nor for a damaged entry, nor with a --define", async () => {
+    const dir = join(tmp, "specs-index-changed");
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    for (const f of FILES) copyFileSync(join(SPECS, f), join(dir, f));
+    // A status word moved 8 bytes into NFSv3 READ's results: the index still says otherwise.
+    const nfs3 = readFileSync(join(dir, "nfs3.x"), "utf8");
+    expect(nfs3).toMatch(/union READ3res switch \(nfsstat3 status\)/);
+    writeFileSync(join(dir, "nfs3.x"), nfs3.replace(/union READ3res switch \(nfsstat3 status\)/, "struct READ3res_head { hyper pad; nfsstat3 status; };\nunion READ3res switch (nfsstat3 status)")
+      .replace(/READ3res\s+NFSPROC3_READ\(READ3args\)/, "READ3res_head NFSPROC3_READ(READ3args)"));
+    const changed = await loadRegistry({ userSpecs: [], defines: new Map(), builtinDir: dir, builtinCache: cacheFile });
+    expect(changed.deferredFacts()).toBeNull();
+    expect(new BodyStatusReader(changed).furthestStatusEnd()).toBe(12);
+
+    const damaged = JSON.parse(JSON.stringify(index)) as { specs: Record<string, { resultStatusEnd: unknown }> };
+    damaged.specs["nfs3.x"]!.resultStatusEnd = -4;
+    const damagedCache = writeCache("indexed-damaged.json", makeBuiltinSchemaCache());
+    writeFileSync(specIndexPathFor(damagedCache), JSON.stringify(damaged));
+    const fromDamaged = await loadRegistry({ userSpecs: [], defines: new Map(), builtinCache: damagedCache });
+    expect(fromDamaged.deferredFacts()).toBeNull();
+
+    const withDefine = await loadRegistry({ userSpecs: [], defines: new Map([["UNRELATED_NAME", 1]]), builtinCache: cacheFile });
+    expect(withDefine.deferredFacts()).toBeNull();
   });
 });
