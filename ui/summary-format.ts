@@ -158,6 +158,20 @@ export class LineCache {
 
   /** `,"src":…,"dst":…,"sport":…,"dport":…,"transport":…,"xid":` for the message's direction. */
   jsonEndpointPiece(msg: RpcMessage): Uint8Array {
+    // The common case here, where it can be inlined into the line's parts (endpointPieceOf
+    // serves the text line too, with another builder, and is a call): the connection's
+    // pieces in their slot.
+    const connId = msg.connId;
+    if (connId !== null) {
+      const held = this.recentEndpointPieces[connId & 255]!;
+      if (held !== null && held.connId === connId) {
+        const dirs = held.dirs;
+        for (let i = 0; i < dirs.length; i++) {
+          const d = dirs[i]!;
+          if (d.sport === msg.sport && d.dport === msg.dport && d.src === msg.src && d.dst === msg.dst) return d.bytes;
+        }
+      }
+    }
     return this.endpointPieceOf(msg, this.tcpEndpointPieces, this.udpEndpointPieces, buildEndpointPiece, this.recentEndpointPieces);
   }
 
