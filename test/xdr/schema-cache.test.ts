@@ -62,6 +62,15 @@ function assertSameGraph(a: unknown, b: unknown, path = "$", seen = new Map<obje
   for (const k of keysA) assertSameGraph((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`, seen);
 }
 
+/** A fresh directory `name` holding copies of the built-in files, to change. */
+function copyOfBuiltins(name: string): string {
+  const dir = join(tmp, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  for (const f of FILES) copyFileSync(join(SPECS, f), join(dir, f));
+  return dir;
+}
+
 function writeCache(name: string, cache: SchemaCacheFile | string): string {
   const path = join(tmp, name);
   writeFileSync(path, typeof cache === "string" ? cache : JSON.stringify(cache));
@@ -187,10 +196,7 @@ describe("loadRegistry and the cache", () => {
   });
 
   it("is not used for a file whose text changed: that file is compiled", async () => {
-    const dir = join(tmp, "specs-changed");
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir);
-    for (const f of FILES) copyFileSync(join(SPECS, f), join(dir, f));
+    const dir = copyOfBuiltins("specs-changed");
     const text = readFileSync(join(dir, "rpcbind.x"), "utf8");
     expect(text).toContain("RPCBPROC_GETADDR");
     writeFileSync(join(dir, "rpcbind.x"), text.replace(/RPCBPROC_GETADDR\b/g, "RPCBPROC_LOOKUPADDR"));
@@ -264,10 +270,7 @@ describe("the build's index of the built-in files", () => {
   });
 
   it("is not used for a file whose text changed, nor for a damaged entry, nor with a --define", async () => {
-    const dir = join(tmp, "specs-index-changed");
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir);
-    for (const f of FILES) copyFileSync(join(SPECS, f), join(dir, f));
+    const dir = copyOfBuiltins("specs-index-changed");
     // A status word moved 8 bytes into NFSv3 READ's results: the index still says otherwise.
     const nfs3 = readFileSync(join(dir, "nfs3.x"), "utf8");
     expect(nfs3).toMatch(/union READ3res switch \(nfsstat3 status\)/);
