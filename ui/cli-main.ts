@@ -31,7 +31,7 @@ import { csvBodyStatus, csvBodyStatusCell, csvHeader, statsToCsv, summaryCsvRow 
 import {
   detachLibvirt, libvirtCsvRow, libvirtDetailLines, libvirtFilterBodies, libvirtFilterSubject, libvirtSummaryJson, libvirtSummaryLine,
 } from "./libvirt-format.js";
-import type { Exchange, LibvirtExchange, RpcCall } from "../dissect/rpc-types.js";
+import type { LibvirtExchange, RpcCall } from "../dissect/rpc-types.js";
 import type { DecodedField, XdrType } from "../dissect/xdr-types.js";
 
 export const USAGE = `rpcscope — ONC-RPC (SunRPC) and XDR analyzer
