@@ -46,13 +46,10 @@ function hasTimeV(): boolean {
   return existsSync("/usr/bin/time") && spawnSync("/usr/bin/time", ["-v", "true"]).status === 0;
 }
 
-/** The environment the timed commands get (see the head of this file). */
-let childEnv: NodeJS.ProcessEnv = process.env;
-
-async function runOnce(cmd: string, args: readonly string[], useTimeV: boolean): Promise<Measurement> {
+async function runOnce(cmd: string, args: readonly string[], useTimeV: boolean, env: NodeJS.ProcessEnv): Promise<Measurement> {
   const start = process.hrtime.bigint();
   const argv = useTimeV ? ["-v", cmd, ...args] : [...args];
-  const child = spawn(useTimeV ? "/usr/bin/time" : cmd, argv, { stdio: ["ignore", "ignore", "pipe"], env: childEnv });
+  const child = spawn(useTimeV ? "/usr/bin/time" : cmd, argv, { stdio: ["ignore", "ignore", "pipe"], env });
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (d: string) => {
@@ -117,19 +114,15 @@ async function main(): Promise<void> {
   process.stdout.write(`file ${file}: ${(size / 1e6).toFixed(1)} MB; node ${process.version}; ${tshark ?? "tshark not run"}\n`);
   process.stdout.write(`median of ${runs} runs; peak RSS via ${useTimeV ? "/usr/bin/time -v" : "/proc VmHWM sampling"}\n`);
   const node = process.execPath;
+  // The environment the timed commands get (see the head of this file).
+  let childEnv: NodeJS.ProcessEnv = process.env;
   if (process.env["NODE_EXTRA_CA_CERTS"] !== undefined) {
     const without = { ...process.env };
     delete without["NODE_EXTRA_CA_CERTS"];
     const startUp = async (env: NodeJS.ProcessEnv): Promise<number> => {
-      const saved = childEnv;
-      childEnv = env;
-      try {
-        const times: number[] = [];
-        for (let i = 0; i < 9; i++) times.push((await runOnce(node, ["-e", "0"], false)).seconds);
-        return median(times);
-      } finally {
-        childEnv = saved;
-      }
+      const times: number[] = [];
+      for (let i = 0; i < 9; i++) times.push((await runOnce(node, ["-e", "0"], false, env)).seconds);
+      return median(times);
     };
     const withCerts = await startUp(process.env);
     const withoutCerts = await startUp(without);
@@ -190,7 +183,7 @@ async function main(): Promise<void> {
     process.stderr.write(`round ${round} of ${runs}…\n`);
     for (const [label, cmd, args] of rows) {
       try {
-        const m = await runOnce(cmd, args, useTimeV);
+        const m = await runOnce(cmd, args, useTimeV, childEnv);
         samples.set(label, [...(samples.get(label) ?? []), m]);
       } catch (err) {
         process.stdout.write(`${label.padEnd(40)} FAILED: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -113,6 +113,15 @@ const MALFORMED_PIECE = Buffer.from(
   "utf8",
 );
 
+/** The piece made for `msg`'s direction among a connection's (at most two), if made. */
+function pieceOfDirection(dirs: readonly EndpointPiece[], msg: RpcMessage): Uint8Array | undefined {
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i]!;
+    if (d.sport === msg.sport && d.dport === msg.dport && d.src === msg.src && d.dst === msg.dst) return d.bytes;
+  }
+  return undefined;
+}
+
 function buildEndpointPiece(msg: RpcMessage): Uint8Array {
   // Addresses are formatted by the capture layer from numbers: no escaping needed, but cheap to be sure.
   return Buffer.from(
@@ -158,18 +167,14 @@ export class LineCache {
 
   /** `,"src":…,"dst":…,"sport":…,"dport":…,"transport":…,"xid":` for the message's direction. */
   jsonEndpointPiece(msg: RpcMessage): Uint8Array {
-    // The common case here, where it can be inlined into the line's parts (endpointPieceOf
-    // serves the text line too, with another builder, and is a call): the connection's
-    // pieces in their slot.
+    // The slot first, where it can be inlined into the line's parts: endpointPieceOf
+    // takes the builder as an argument (the text line uses it too) and stays a call.
     const connId = msg.connId;
     if (connId !== null) {
       const held = this.recentEndpointPieces[connId & 255]!;
       if (held !== null && held.connId === connId) {
-        const dirs = held.dirs;
-        for (let i = 0; i < dirs.length; i++) {
-          const d = dirs[i]!;
-          if (d.sport === msg.sport && d.dport === msg.dport && d.src === msg.src && d.dst === msg.dst) return d.bytes;
-        }
+        const piece = pieceOfDirection(held.dirs, msg);
+        if (piece !== undefined) return piece;
       }
     }
     return this.endpointPieceOf(msg, this.tcpEndpointPieces, this.udpEndpointPieces, buildEndpointPiece, this.recentEndpointPieces);
@@ -205,10 +210,8 @@ export class LineCache {
       dirs = found;
       recent[slot] = { connId: msg.connId, dirs };
     }
-    for (let i = 0; i < dirs.length; i++) {
-      const d = dirs[i]!;
-      if (d.sport === msg.sport && d.dport === msg.dport && d.src === msg.src && d.dst === msg.dst) return d.bytes;
-    }
+    const found = pieceOfDirection(dirs, msg);
+    if (found !== undefined) return found;
     const bytes = build(msg);
     if (dirs.length >= 2) dirs.length = 0;
     dirs.push({ src: msg.src, dst: msg.dst, sport: msg.sport, dport: msg.dport, bytes });
