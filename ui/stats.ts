@@ -172,8 +172,14 @@ export class RttDistribution {
 
   constructor(private readonly exactLimit = 10_000) {}
 
-  add(v: number): void {
-    if (!Number.isFinite(v)) return;
+  /**
+   * Adds a sample. `bucket`: its histogram bucket when the caller knows it (another
+   * distribution's add returned it), else -1. Returns the bucket used, or `bucket`
+   * when the sample went into the exact list: an exchange's response time goes into
+   * two distributions (the totals and its procedure), and one logarithm does for both.
+   */
+  add(v: number, bucket = -1): number {
+    if (!Number.isFinite(v)) return bucket;
     this.count++;
     this.sum += v;
     if (v < this.min) this.min = v;
@@ -186,7 +192,7 @@ export class RttDistribution {
           this.exact = grown;
         }
         this.exact[this.count - 1] = v;
-        return;
+        return bucket;
       }
       // Over the limit: move every sample into the histogram and drop the array.
       const h = new Uint32Array(BUCKETS);
@@ -194,7 +200,9 @@ export class RttDistribution {
       this.histogram = h;
       this.exact = null;
     }
-    this.histogram![bucketOf(v)]!++;
+    const b = bucket >= 0 ? bucket : bucketOf(v);
+    this.histogram![b]!++;
+    return b;
   }
 
   get isExact(): boolean {
@@ -392,12 +400,12 @@ export class StatsCollector {
     const hasReplyHeader = reply !== null;
     const { retransmits, rtt } = ex;
     this.totals.count(hasCallHeader, hasReplyHeader, hasCall, hasReply, isError, retransmits, rtt, callBytes, replyBytes);
-    if (ex.rtt !== null) this.totalRtt.add(ex.rtt);
+    const rttBucket = rtt !== null ? this.totalRtt.add(rtt) : -1;
 
     if (call) {
       const row = this.procedureRow(call.prog, call.vers, call.proc, names);
       row.count(hasCallHeader, hasReplyHeader, hasCall, hasReply, isError, retransmits, rtt, callBytes, replyBytes);
-      if (ex.rtt !== null) row.rtt.add(ex.rtt);
+      if (rtt !== null) row.rtt.add(rtt, rttBucket);
       if (rpcError) row.statuses.set(reply.status, (row.statuses.get(reply.status) ?? 0) + 1);
       if (bodyError) row.statuses.set(bodyStatus, (row.statuses.get(bodyStatus) ?? 0) + 1);
     }
@@ -441,15 +449,12 @@ export class StatsCollector {
     const args = [call !== null, reply !== null, hasCall, hasReply, isError, 0, rtt, callBytes, replyBytes] as const;
     this.totals.count(...args);
     this.libvirtTotals.count(...args);
-    if (rtt !== null) {
-      this.totalRtt.add(rtt);
-      this.libvirtRtt.add(rtt);
-    }
+    const rttBucket = rtt !== null ? this.libvirtRtt.add(rtt, this.totalRtt.add(rtt)) : -1;
     const h = call ?? reply;
     if (h) {
       const row = this.libvirtRow(h, names);
       row.count(...args);
-      if (rtt !== null) row.rtt.add(rtt);
+      if (rtt !== null) row.rtt.add(rtt, rttBucket);
       if (status !== null) row.statuses.set(status, (row.statuses.get(status) ?? 0) + 1);
     }
     const m = callMsg ?? replyMsg;

@@ -173,6 +173,31 @@ describe("response-time percentiles", () => {
     expect(dist.max).toBe(values[values.length - 1]);
   });
 
+  it("take a bucket handed on from another distribution as the one they would compute", () => {
+    const rand = prng(7);
+    // Totals and a procedure row switch to the histogram at different counts.
+    const totals = new RttDistribution(50);
+    const row = new RttDistribution(200);
+    const alone = new RttDistribution(200);
+    const bucketsSeen = new Set<number>();
+    for (let i = 0; i < 5_000; i++) {
+      const v = i % 97 === 0 ? 0 : Math.pow(10, -6 + 7 * rand());
+      const bucket = totals.add(v);
+      if (i >= 50) expect(bucket).toBeGreaterThanOrEqual(0);
+      else expect(bucket).toBe(-1);
+      bucketsSeen.add(bucket);
+      row.add(v, bucket);
+      alone.add(v);
+    }
+    expect(bucketsSeen.size).toBeGreaterThan(100);
+    expect(row.isExact).toBe(false);
+    for (const p of [1, 25, 50, 90, 99, 100]) expect(row.percentile(p)).toBe(alone.percentile(p));
+    expect(row.summary()).toEqual(alone.summary());
+    // A value that is not finite is not counted, and hands on what it was given.
+    expect(row.add(Number.NaN, 17)).toBe(17);
+    expect(row.count).toBe(5_000);
+  });
+
   it("stay within 1% for any positive samples (property)", () => {
     fc.assert(fc.property(
       fc.array(fc.double({ min: 1e-8, max: 5e4, noNaN: true }), { minLength: 1, maxLength: 400 }),
