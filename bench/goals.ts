@@ -30,6 +30,12 @@ export interface GoalVerdict {
   readonly measured: string;
   /** null when it could not be measured in this run. */
   readonly met: boolean | null;
+  /**
+   * For a goal on a ratio: in how many rounds the ratio of that round alone reached it
+   * (on this machine the ratios drift from round to round, and a median a hair either
+   * side of a goal says less than "4 of 5 rounds").
+   */
+  readonly rounds?: { readonly met: number; readonly of: number };
 }
 
 /** The median the bench reports (of an even count, the upper of the two middle values). */
@@ -38,35 +44,46 @@ export function median(xs: readonly number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** A ratio as judged: the figure, and the same ratio within each round. */
+interface Ratio {
+  readonly value: number;
+  readonly perRound: readonly number[];
+}
+
 /** Median over rounds of slow/fast: how many times faster `fast` was. Null without both rows in every round. */
-function timesFaster(rounds: ReadonlyMap<string, readonly RoundMeasurement[]>, fast: string, slow: string): number | null {
+function timesFaster(rounds: ReadonlyMap<string, readonly RoundMeasurement[]>, fast: string, slow: string): Ratio | null {
   const f = rounds.get(fast);
   const s = rounds.get(slow);
   if (!f || !s || f.length === 0 || f.length !== s.length) return null;
-  return median(f.map((x, i) => s[i]!.seconds / x.seconds));
+  const perRound = f.map((x, i) => s[i]!.seconds / x.seconds);
+  return { value: median(perRound), perRound };
 }
 
-/** Median time of `row` over median time of `base`. */
-function timesSlower(rounds: ReadonlyMap<string, readonly RoundMeasurement[]>, row: string, base: string): number | null {
+/** Median time of `row` over median time of `base` (per round: that round's two times, when both ran every round). */
+function timesSlower(rounds: ReadonlyMap<string, readonly RoundMeasurement[]>, row: string, base: string): Ratio | null {
   const r = rounds.get(row);
   const b = rounds.get(base);
   if (!r || !b || r.length === 0 || b.length === 0) return null;
-  return median(r.map((x) => x.seconds)) / median(b.map((x) => x.seconds));
+  const perRound = r.length === b.length ? r.map((x, i) => x.seconds / b[i]!.seconds) : [];
+  return { value: median(r.map((x) => x.seconds)) / median(b.map((x) => x.seconds)), perRound };
 }
 
 /** The goals as issue #9 sets them, each judged on `rounds` (label → one measurement per round). */
 export function judgeGoals(rounds: ReadonlyMap<string, readonly RoundMeasurement[]>): GoalVerdict[] {
   const verdicts: GoalVerdict[] = [];
-  const atLeast = (goal: string, value: number | null, target: number, missing: string): void => {
-    verdicts.push(value === null
-      ? { goal, measured: missing, met: null }
-      : { goal, measured: `${value.toFixed(1)}×`, met: value >= target });
+  const judge = (goal: string, ratio: Ratio | null, reaches: (x: number) => boolean, missing: string): void => {
+    if (ratio === null) {
+      verdicts.push({ goal, measured: missing, met: null });
+      return;
+    }
+    const verdict: GoalVerdict = { goal, measured: `${ratio.value.toFixed(1)}×`, met: reaches(ratio.value) };
+    const of = ratio.perRound.length;
+    verdicts.push(of > 0 ? { ...verdict, rounds: { met: ratio.perRound.filter(reaches).length, of } } : verdict);
   };
-  const atMost = (goal: string, value: number | null, target: number, missing: string): void => {
-    verdicts.push(value === null
-      ? { goal, measured: missing, met: null }
-      : { goal, measured: `${value.toFixed(1)}×`, met: value <= target });
-  };
+  const atLeast = (goal: string, ratio: Ratio | null, target: number, missing: string): void =>
+    judge(goal, ratio, (x) => x >= target, missing);
+  const atMost = (goal: string, ratio: Ratio | null, target: number, missing: string): void =>
+    judge(goal, ratio, (x) => x <= target, missing);
   atLeast("summary --json at least 20× tshark -T fields", timesFaster(rounds, GOAL_ROWS.json, GOAL_ROWS.tsharkFields), 20, "tshark not run");
   atLeast("stats at least 10× tshark -z rpc,srt", timesFaster(rounds, GOAL_ROWS.stats, GOAL_ROWS.tsharkSrt), 10, "tshark not run");
   atMost("summary --json within 3× of the bare read", timesSlower(rounds, GOAL_ROWS.json, GOAL_ROWS.bareRead), 3, "tcpdump not run");
@@ -89,6 +106,8 @@ export function judgeGoals(rounds: ReadonlyMap<string, readonly RoundMeasurement
 
 /** The verdicts as the bench prints them, a line each. */
 export function goalLines(verdicts: readonly GoalVerdict[]): string[] {
-  return verdicts.map((v) =>
-    `  ${v.goal.padEnd(52)} ${v.measured.padStart(15)}  ${v.met === null ? "not measured" : v.met ? "met" : "NOT met"}`);
+  return verdicts.map((v) => {
+    const rounds = v.rounds ? `${v.rounds.met} of ${v.rounds.of} rounds` : "";
+    return `  ${v.goal.padEnd(52)} ${v.measured.padStart(15)}  ${rounds.padStart(15)}  ${v.met === null ? "not measured" : v.met ? "met" : "NOT met"}`;
+  });
 }

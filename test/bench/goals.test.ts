@@ -30,6 +30,24 @@ describe("the bench's goals", () => {
     ]);
   });
 
+  it("counts the rounds whose own ratio reaches each goal", () => {
+    const v = judgeGoals(run());
+    expect(v.map((x) => x.rounds)).toEqual([
+      { met: 2, of: 5 }, // json: 21.3 and 20.6 reach 20×
+      { met: 0, of: 5 }, // stats: 9.4 at most
+      { met: 2, of: 5 }, // json over tcpdump, round by round: 2.18, 3.92, 3.59, 3.42, 2.68
+      { met: 5, of: 5 }, // stats over tcpdump: 1.68 … 2.77
+      { met: 5, of: 5 },
+      undefined, // memory: one figure over every run
+    ]);
+    expect(goalLines(v)[0]).toMatch(/16\.9×\s+2 of 5 rounds\s+NOT met$/);
+    expect(goalLines(v)[3]).toMatch(/2\.3×\s+5 of 5 rounds\s+met$/);
+    // A bare read timed in fewer rounds than the command gives the median ratio alone.
+    const rounds = run();
+    rounds.set(GOAL_ROWS.bareRead, [m(0.3, 6), m(0.3, 6)]);
+    expect(judgeGoals(rounds)[2]).toEqual({ goal: "summary --json within 3× of the bare read", measured: "3.2×", met: false });
+  });
+
   it("reaches a goal exactly at its bound, and not a hair short of it", () => {
     const rounds = run();
     rounds.set(GOAL_ROWS.json, rounds.get(GOAL_ROWS.tsharkFields)!.map((x) => m(x.seconds / 20)));
