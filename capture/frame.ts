@@ -28,17 +28,19 @@ export interface Frame {
  * made one per frame that nothing but the decoder looked at.
  */
 export class BufferFrame implements Frame {
+  // Not readonly: a reader refills one BufferFrame for every frame it hands to a
+  // visitor that keeps none (FrameParser.each); those who receive it see a Frame.
   constructor(
-    readonly no: number,
-    readonly tsSec: number,
-    readonly tsNsec: number,
-    readonly linkType: number,
-    readonly data: Uint8Array,
-    readonly start: number,
-    readonly end: number,
-    readonly originalLength: number,
-    readonly fileOffset: number,
-    readonly interfaceId: number,
+    public no: number,
+    public tsSec: number,
+    public tsNsec: number,
+    public linkType: number,
+    public data: Uint8Array,
+    public start: number,
+    public end: number,
+    public originalLength: number,
+    public fileOffset: number,
+    public interfaceId: number,
   ) {}
 
   get bytes(): Uint8Array {

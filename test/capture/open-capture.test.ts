@@ -226,9 +226,11 @@ describe("eachFrame (frames read in place, no view unless asked) against readFra
     }
     return out;
   }
-  async function viaEach(source: () => CaptureSource, withReport: boolean): Promise<unknown[]> {
+  async function viaEach(source: () => CaptureSource, withReport: boolean, readOptions: ReadFramesOptions = {}): Promise<unknown[]> {
     const out: unknown[] = [];
-    const options: ReadFramesOptions = withReport ? { onTruncated: (e) => out.push(`truncated: ${e.message} (${e.completeFrames})`) } : {};
+    const options: ReadFramesOptions = withReport
+      ? { ...readOptions, onTruncated: (e) => out.push(`truncated: ${e.message} (${e.completeFrames})`) }
+      : readOptions;
     let batches = 0;
     try {
       await eachFrame(source(), options, (f) => {
@@ -271,5 +273,30 @@ describe("eachFrame (frames read in place, no view unless asked) against readFra
       }
     }
     expect(compared).toBeGreaterThan(5000);
+  });
+
+  it("refills one frame object, whose bytes follow the reader from buffer to buffer", async () => {
+    const { sampleCaptures } = await import("../sample-files.js");
+    const file = sampleCaptures().find((f) => f.endsWith("nfsv3.pcap"))!;
+    const path = join(dir, "nfsv3-copy.pcap");
+    const { copyFileSync } = await import("node:fs");
+    copyFileSync(file, path);
+    // Reads of 4 KiB: many buffers, and records straddling two of them (parsed from a copy).
+    const small: ReadFramesOptions = { fileChunkSize: 4096 };
+    const expected: unknown[] = [];
+    for await (const batch of readFrameBatches({ kind: "file", path }, small)) for (const f of batch) expected.push(plain(f));
+    const seen = new Set<Frame>();
+    const buffers = new Set<ArrayBufferLike>();
+    const got: unknown[] = [];
+    await eachFrame({ kind: "file", path }, small, (f) => {
+      seen.add(f);
+      buffers.add((f as BufferFrame).data.buffer);
+      got.push(plain(f));
+    });
+    expect(expected.length).toBeGreaterThan(100);
+    expect(got).toEqual(expected);
+    expect(seen.size).toBe(1);
+    expect(buffers.size).toBeGreaterThan(2);
+    expect(await viaEach(() => ({ kind: "file", path }), true, small)).toEqual(expected);
   });
 });
