@@ -252,9 +252,10 @@ export async function* readFrameBatches(source: CaptureSource, options: ReadFram
 
 /**
  * Every frame handed to `visit` as it is parsed (see FrameParser.each: `visit` is not
- * to keep the object, which is refilled for the next frame); `between` is awaited after each batch of at most BATCH_BYTES
- * of input. The same frames, errors and truncation reports as readFrameBatches,
- * without a list of frames per batch: the cheapest way to consume a capture.
+ * to keep the object, which is refilled for the next frame); `between` is awaited
+ * after each batch of at most BATCH_BYTES of input. The same frames, errors and
+ * truncation reports as readFrameBatches, without a list of frames per batch: the
+ * cheapest way to consume a capture.
  */
 export async function eachFrame(
   source: CaptureSource, options: ReadFramesOptions, visit: (frame: Frame) => void, between?: () => Promise<void> | void,
