@@ -57,7 +57,7 @@ const rpcCounter: RpcSink = {
 
 const sink: TransportSink = layer === "rpc" ? new RpcPipeline(DEFAULT_LIMITS, rpcCounter, { recordPrefix: MAX_RPC_HEADER_BYTES }) : transportOnly;
 const decoder = new PacketDecoder(DEFAULT_LIMITS, sink);
-await eachFrame({ kind: "file", path }, {}, (frame) => {
+await eachFrame({ kind: "file", path }, { readOnThisThread: true }, (frame) => {
   frames++;
   decoder.push(frame);
 });

@@ -332,10 +332,6 @@ async function summarize(
       ...(csvStatus ? { callerDecodes: () => true } : {}),
       // The JSON line needs the header only: the rest of a long record is not copied.
       ...(fastJson && !opts.verbose ? { recordPrefix: MAX_RPC_HEADER_BYTES } : {}),
-      // Runs that decode bodies read 1 MiB at a time: as fast as 4 MiB there, and 11–16 MB
-      // less memory (measured alternately on the bench capture); header-only runs read
-      // open-capture's default (2 MiB, the fastest for them).
-      ...(decodeBodies || infoCtx ? { readChunkBytes: 1024 * 1024 } : {}),
     },
     {
       // The hot path of `summary --json`: no closure, no string per line, and no view of

@@ -672,11 +672,6 @@ interface Profile {
   readonly truncation: CaptureError | null;
 }
 
-/**
- * Bytes per read: diff decodes every body, and for such runs 1 MiB reads are as fast
- * as 4 MiB ones and keep less memory (as summary -V, see cli-main.ts).
- */
-const DIFF_READ_BYTES = 1024 * 1024;
 
 interface PendingSlot {
   /** Null when the conversation cap was reached: the exchange still counts in the statistics. */
@@ -699,7 +694,7 @@ async function profileCapture(
   const hasher = new LeafHasher();
   const result = await analyzeCapture(
     input.source,
-    { limits: options.limits, registry: options.registry, decodeBodies: options.registry !== null, readChunkBytes: DIFF_READ_BYTES,
+    { limits: options.limits, registry: options.registry, decodeBodies: options.registry !== null,
       ...(options.configurePipeline ? { configurePipeline: options.configurePipeline } : {}) },
     {
       message(m, record) {
@@ -1195,7 +1190,7 @@ async function fetchExchanges(
   try {
     await analyzeCapture(
       input.source,
-      { limits: options.limits, registry: options.registry, decodeBodies: options.registry !== null, readChunkBytes: DIFF_READ_BYTES,
+      { limits: options.limits, registry: options.registry, decodeBodies: options.registry !== null,
         ...(options.configurePipeline ? { configurePipeline: options.configurePipeline } : {}) },
       {
         message(m, record) {

@@ -275,6 +275,73 @@ describe("eachFrame (frames read in place, no view unless asked) against readFra
     expect(compared).toBeGreaterThan(5000);
   });
 
+  it("reads a file on this thread (readOnThisThread) with the same frames, errors and reports as reading ahead, whole and cut", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const { sampleCaptures, ROOT } = await import("../sample-files.js");
+    const hostileDir = join(ROOT, "samples", "hostile");
+    const files = [...sampleCaptures(), ...readdirSync(hostileDir).filter((n) => /\.pcap(ng)?$/.test(n)).map((n) => join(hostileDir, n))];
+    let compared = 0;
+    let largest = 0;
+    for (const file of files) {
+      const whole = readFileSync(file);
+      for (const [what, bytes] of [["whole", whole], ["cut", whole.subarray(0, Math.floor(whole.length * 0.6))]] as const) {
+        const path = join(dir, `this-thread-${what}.pcap`);
+        writeFileSync(path, bytes);
+        const source = (): CaptureSource => ({ kind: "file", path });
+        for (const withReport of [false, true]) {
+          const ahead = await viaBatches(source, withReport);
+          // The default pieces (128 KiB), and pieces of 4 KiB, which most records straddle.
+          for (const options of [{ readOnThisThread: true }, { readOnThisThread: true, fileChunkSize: 4096 }]) {
+            const pieceBytes = options.fileChunkSize ?? 128 * 1024;
+            let pieces = 0;
+            let lastRead = 0;
+            const got = await viaEach(source, withReport, {
+              ...options,
+              onProgress: (read) => {
+                expect(read - lastRead).toBeLessThanOrEqual(pieceBytes);
+                lastRead = read;
+                pieces++;
+              },
+            });
+            expect(got, `${file} ${what} ${JSON.stringify(options)}`).toEqual(ahead);
+            expect(lastRead).toBe(bytes.length);
+            expect(pieces).toBe(Math.ceil(bytes.length / pieceBytes));
+            compared += ahead.length;
+          }
+        }
+        largest = Math.max(largest, bytes.length);
+      }
+    }
+    expect(compared).toBeGreaterThan(5000);
+    // Some file takes more than one piece of the default size.
+    expect(largest).toBeGreaterThan(128 * 1024);
+  });
+
+  it("runs no other task while it reads a file on this thread", async () => {
+    const { sampleCaptures } = await import("../sample-files.js");
+    const path = sampleCaptures().find((f) => f.endsWith("nfsv3.pcap"))!;
+    let frames = 0;
+    let framesWhenTaskRan = -1;
+    let started = false;
+    await eachFrame({ kind: "file", path }, {
+      readOnThisThread: true,
+      fileChunkSize: 4096,
+      onProgress: () => {
+        // Once reading has begun, a task queued now would run only if the reader gave the event loop a turn.
+        if (started) return;
+        started = true;
+        setImmediate(() => {
+          framesWhenTaskRan = frames;
+        });
+      },
+    }, () => {
+      frames++;
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(frames).toBeGreaterThan(100);
+    expect(framesWhenTaskRan).toBe(frames);
+  });
+
   it("refills one frame object, whose bytes follow the reader from buffer to buffer", async () => {
     const { sampleCaptures } = await import("../sample-files.js");
     const file = sampleCaptures().find((f) => f.endsWith("nfsv3.pcap"))!;
