@@ -86,6 +86,13 @@ export interface AnalyzeOptions {
   /** Give the event loop a turn after each batch of frames (the TUI loads in the background). */
   readonly yieldBetweenBatches?: boolean;
   /**
+   * Read ahead on libuv's thread even with nothing to run between batches (where a
+   * file is otherwise read on this thread, see eachFrame below).
+   */
+  readonly readAhead?: boolean;
+  /** Bytes per read of an uncompressed capture file (open-capture's default when not given; gzip and stdin keep theirs). */
+  readonly readChunkBytes?: number;
+  /**
    * Consumers read no more than this many bytes of a record (headers, a status
    * word): longer records spanning segments are handed on cut there (see
    * PipelineOptions.recordPrefix). Only without body decoding.
@@ -199,6 +206,7 @@ export async function analyzeCapture(
 
   const readOptions = {
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.readChunkBytes ? { fileChunkSize: options.readChunkBytes } : {}),
     onTruncated(err: CaptureError) {
       truncation = err;
     },
@@ -235,7 +243,7 @@ export async function analyzeCapture(
       // file is read: it is read on this thread, in pieces that stay in this core's cache
       // (open-capture.ts).
       const between = options.now || options.yieldBetweenBatches ? afterBatch : undefined;
-      await eachFrame(source, between ? readOptions : { ...readOptions, readOnThisThread: true }, onFrame, between);
+      await eachFrame(source, between || options.readAhead ? readOptions : { ...readOptions, readOnThisThread: true }, onFrame, between);
     }
   } catch (err) {
     // A capture cut short still yields everything before the cut; report, don't discard.
