@@ -33,7 +33,10 @@ export interface ReadFramesOptions {
   onTruncated?(error: CaptureTruncatedError): void;
   /** Read size; default 2 MiB for files. */
   chunkSize?: number;
-  /** Read size of an uncompressed file only (before chunkSize); gzip and stdin reads keep theirs. */
+  /**
+   * Read size of an uncompressed file only (before chunkSize when read ahead, before
+   * THIS_THREAD_READ_BYTES on this thread); gzip and stdin reads keep theirs.
+   */
   fileChunkSize?: number;
   /**
    * Read an uncompressed file on the calling thread (readSync), THIS_THREAD_READ_BYTES
