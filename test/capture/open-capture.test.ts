@@ -253,11 +253,17 @@ describe("eachFrame (frames read in place, no view unless asked) against readFra
     return out;
   }
 
-  it("gives the same frames, errors and truncation reports on every sample and hostile capture, whole, cut and gzipped", async () => {
-    const { readdirSync, readFileSync } = await import("node:fs");
+  /** Every sample capture and every hostile one. */
+  async function sampleAndHostileCaptures(): Promise<string[]> {
+    const { readdirSync } = await import("node:fs");
     const { sampleCaptures, ROOT } = await import("../sample-files.js");
     const hostileDir = join(ROOT, "samples", "hostile");
-    const files = [...sampleCaptures(), ...readdirSync(hostileDir).filter((n) => /\.pcap(ng)?$/.test(n)).map((n) => join(hostileDir, n))];
+    return [...sampleCaptures(), ...readdirSync(hostileDir).filter((n) => /\.pcap(ng)?$/.test(n)).map((n) => join(hostileDir, n))];
+  }
+
+  it("gives the same frames, errors and truncation reports on every sample and hostile capture, whole, cut and gzipped", async () => {
+    const { readFileSync } = await import("node:fs");
+    const files = await sampleAndHostileCaptures();
     let compared = 0;
     for (const file of files) {
       const whole = readFileSync(file);
@@ -278,10 +284,8 @@ describe("eachFrame (frames read in place, no view unless asked) against readFra
   });
 
   it("reads a file on this thread (readOnThisThread) with the same frames, errors and reports as reading ahead, whole and cut", async () => {
-    const { readdirSync, readFileSync } = await import("node:fs");
-    const { sampleCaptures, ROOT } = await import("../sample-files.js");
-    const hostileDir = join(ROOT, "samples", "hostile");
-    const files = [...sampleCaptures(), ...readdirSync(hostileDir).filter((n) => /\.pcap(ng)?$/.test(n)).map((n) => join(hostileDir, n))];
+    const { readFileSync } = await import("node:fs");
+    const files = await sampleAndHostileCaptures();
     let compared = 0;
     let largest = 0;
     for (const file of files) {
