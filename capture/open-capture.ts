@@ -40,9 +40,9 @@ export interface ReadFramesOptions {
   fileChunkSize?: number;
   /**
    * Read an uncompressed file on the calling thread (readSync), THIS_THREAD_READ_BYTES
-   * at a time, instead of ahead on libuv's thread pool; for a consumer that needs the
-   * event loop for nothing while it reads (the CLI on a file). The thread is blocked
-   * for each read, so not for the TUI. Gzip, stdin and streams are read as before.
+   * at a time, instead of ahead on libuv's thread pool. The thread is blocked for
+   * each read (tens of microseconds from the page cache); with `between`, the event
+   * loop gets its turn after each piece. Gzip, stdin and streams are read as before.
    */
   readOnThisThread?: boolean;
 }
@@ -109,6 +109,18 @@ async function* rawChunks(source: CaptureSource, options: ReadFramesOptions): As
     options.onProgress?.(read, total);
     yield plain(chunk);
   }
+}
+
+/**
+ * Whether the path is a regular file that does not start with the gzip magic: one to
+ * read in place, with reads at known offsets. A pipe, FIFO or device (`rpcscope
+ * <(tcpdump -w - …)`) is not: it is read as a stream, its magic looked for in the
+ * stream, as standard input is. It is not opened here: a reader that opens a FIFO
+ * and closes it again leaves its writer without a reader, and the writer is killed
+ * by SIGPIPE on its next write.
+ */
+async function isPlainRegularFile(path: string): Promise<boolean> {
+  return (await stat(path)).isFile() && !(await startsWithGzipMagic(path));
 }
 
 async function startsWithGzipMagic(path: string): Promise<boolean> {
@@ -224,7 +236,7 @@ async function* replay(first: Uint8Array, rest: AsyncIterator<Uint8Array>): Asyn
  * for a cut) after all bytes that could be decompressed.
  */
 export async function* captureBytes(source: CaptureSource, options: ReadFramesOptions = {}): AsyncGenerator<Uint8Array> {
-  if (source.kind === "file" && !(await startsWithGzipMagic(source.path))) {
+  if (source.kind === "file" && (await isPlainRegularFile(source.path))) {
     yield* options.readOnThisThread ? fileChunksOnThisThread(source.path, options) : fileChunksReused(source.path, options);
     return;
   }
@@ -332,7 +344,7 @@ export async function eachFrame(
   // read is parsed whole. Each slice cost a turn of the async generator: `stats` on the
   // bench capture spent 125 instructions an exchange fewer without them, and the peak
   // RSS of `summary --json -V` stayed the same (135.6–137.2 MB in slices, 135.7–136.3 whole).
-  if (!between && options.readOnThisThread && source.kind === "file" && !(await startsWithGzipMagic(source.path))) {
+  if (!between && options.readOnThisThread && source.kind === "file" && (await isPlainRegularFile(source.path))) {
     // A plain loop: the async generators between the reads and the parser cost
     // 20–50 ms of the 200–240 ms that reading every frame of the bench capture takes.
     const parser = new FrameParser();

@@ -4,7 +4,7 @@
  * A subcommand in its own file parses its argv with `parseArgs({ options:
  * { ...COMMON_OPTIONS, ...its own } })` and calls `commonOptions(values)`.
  */
-import { closeSync, openSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, statSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
 import type { CaptureSource } from "../capture/open-capture.js";
 import { DEFAULT_LIMITS, withLimits, type Limits } from "../capture/limits.js";
@@ -61,8 +61,11 @@ export function sourceFor(path: string): CaptureSource {
   }
   if (st.isDirectory()) throw new InputError(`${path}: is a directory, not a capture file`);
   // stat succeeds on a file we may not read; find out now, not as a stack trace later.
+  // A pipe or FIFO (`<(tcpdump -w - …)`) is only asked whether it may be read: opening
+  // and closing it would leave its writer with no reader, killed by SIGPIPE.
   try {
-    closeSync(openSync(path, "r"));
+    if (st.isFile()) closeSync(openSync(path, "r"));
+    else accessSync(path, constants.R_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EACCES" || code === "EPERM") throw new InputError(`${path}: permission denied`);
