@@ -240,10 +240,11 @@ export async function analyzeCapture(
     } else {
       // From a capture: frames one by one, with no list per batch (handlers.frame does not keep them).
       // A file is read on this thread, in pieces that stay in this core's cache
-      // (open-capture.ts). The TUI's loading too: a piece of 128 KiB takes some 25 µs to
+      // (open-capture.ts). The TUI's loading too: a piece of 128 KiB takes about 20 µs to
       // read from the page cache, and the event loop gets its turn after each piece
       // (loading 250,000 exchanges used 6.53 CPU seconds against 7.12, medians of five
-      // alternated runs, and the loop waited 43–72 ms at most, against 55–103 ms). (A
+      // alternated runs, and the loop waited 43–72 ms at most, against 55–103 ms in
+      // eleven). (A
       // pipe or gzip file is read as a stream whatever is asked, so waiting for a pipe's
       // next bytes does not freeze the screen.)
       const between = options.now || options.yieldBetweenBatches ? afterBatch : undefined;
