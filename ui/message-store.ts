@@ -3,9 +3,10 @@
  * an object of its own. A capture index keeps two messages per exchange for as
  * long as the TUI runs; as objects they cost about 170 bytes each (fourteen
  * fields, and the timestamps boxed as heap numbers), as a row of these columns
- * 64 bytes and the growth slack. StoredMessage objects are made again only where
+ * 64 bytes, in pages (ui/paged-rows.ts). StoredMessage objects are made again only where
  * a row is opened or filtered on its bytes.
  */
+import { DEFAULT_PAGE_ROWS, PagedRows } from "./paged-rows.js";
 import { TextTable } from "./text-table.js";
 
 export interface StoredMessage {
@@ -57,11 +58,10 @@ const WORDS = 7;
 
 export class MessageStore {
   private count = 0;
-  private capacity = 0;
-  private doubles = new Float64Array(0);
-  private words = new Uint32Array(0);
-  /** Source and destination port of each message, in turn. */
-  private ports = new Uint16Array(0);
+  private readonly doubles: PagedRows<Float64Array>;
+  private readonly words: PagedRows<Uint32Array>;
+  /** Source and destination port of each message. */
+  private readonly ports: PagedRows<Uint16Array>;
   private readonly addresses = new TextTable(1_000_000);
   /**
    * The frame lists of records that spanned several frames, one after another, each
@@ -73,6 +73,13 @@ export class MessageStore {
   /** Only the messages that have them: most have no issue. */
   private readonly issueTexts = new Map<MessageId, readonly string[]>();
 
+  /** `pageRows`: see PagedRows. */
+  constructor(pageRows = DEFAULT_PAGE_ROWS) {
+    this.doubles = new PagedRows((n) => new Float64Array(n), DOUBLES, pageRows);
+    this.words = new PagedRows((n) => new Uint32Array(n), WORDS, pageRows);
+    this.ports = new PagedRows((n) => new Uint16Array(n), 2, pageRows);
+  }
+
   get size(): number {
     return this.count;
   }
@@ -81,53 +88,52 @@ export class MessageStore {
     if (!(m.length <= 0xffff_ffff && m.stored <= 0xffff_ffff)) {
       throw new RangeError(`stored message of frame ${m.frame}: length ${m.length} or ${m.stored} bytes stored do not fit 32 bits`);
     }
-    if (this.count === this.capacity) this.grow();
-    const i = this.count++;
+    const i = this.count;
+    this.doubles.reserve(i);
+    this.words.reserve(i);
+    this.ports.reserve(i);
+    this.count++;
     const id = i + 1;
-    const d = i * DOUBLES;
-    this.doubles[d + TS_SEC] = m.tsSec;
-    this.doubles[d + TIME] = m.time;
-    this.doubles[d + SPILL_OFFSET] = m.spillOffset;
-    this.doubles[d + FRAME] = m.frame;
-    const w = i * WORDS;
-    this.words[w + LENGTH] = m.length;
-    this.words[w + STORED] = m.stored;
-    this.words[w + TS_NSEC] = m.tsNsec;
-    this.words[w + CONN] = m.connId === null ? 0 : m.connId + 1;
-    this.ports[i * 2] = m.sport;
-    this.ports[i * 2 + 1] = m.dport;
-    this.words[w + SRC] = this.addresses.id(m.src);
-    this.words[w + DST] = this.addresses.id(m.dst);
-    this.words[w + FRAMES_AT] = m.frames.length > 0 ? this.poolFrames(m.frames) + 1 : 0;
+    this.doubles.set(i, TS_SEC, m.tsSec);
+    this.doubles.set(i, TIME, m.time);
+    this.doubles.set(i, SPILL_OFFSET, m.spillOffset);
+    this.doubles.set(i, FRAME, m.frame);
+    this.words.set(i, LENGTH, m.length);
+    this.words.set(i, STORED, m.stored);
+    this.words.set(i, TS_NSEC, m.tsNsec);
+    this.words.set(i, CONN, m.connId === null ? 0 : m.connId + 1);
+    this.ports.set(i, 0, m.sport);
+    this.ports.set(i, 1, m.dport);
+    this.words.set(i, SRC, this.addresses.id(m.src));
+    this.words.set(i, DST, this.addresses.id(m.dst));
+    this.words.set(i, FRAMES_AT, m.frames.length > 0 ? this.poolFrames(m.frames) + 1 : 0);
     if (m.issues.length > 0) this.issueTexts.set(id, m.issues);
     return id;
   }
 
   /** The message's declared length (the RPC record's or libvirt message's). */
   length(id: MessageId): number {
-    return this.words[this.index(id) * WORDS + LENGTH]!;
+    return this.words.get(this.index(id), LENGTH);
   }
 
   /** The message as an object again (for the rarely taken paths that read many fields). */
   get(id: MessageId): StoredMessage {
     const i = this.index(id);
-    const d = i * DOUBLES;
-    const w = i * WORDS;
-    const conn = this.words[w + CONN]!;
+    const conn = this.words.get(i, CONN);
     return {
-      frame: this.doubles[d + FRAME]!,
-      frames: this.framesAt(this.words[w + FRAMES_AT]!),
-      tsSec: this.doubles[d + TS_SEC]!,
-      tsNsec: this.words[w + TS_NSEC]!,
-      time: this.doubles[d + TIME]!,
-      src: this.addresses.text(this.words[w + SRC]!),
-      dst: this.addresses.text(this.words[w + DST]!),
-      sport: this.ports[i * 2]!,
-      dport: this.ports[i * 2 + 1]!,
+      frame: this.doubles.get(i, FRAME),
+      frames: this.framesAt(this.words.get(i, FRAMES_AT)),
+      tsSec: this.doubles.get(i, TS_SEC),
+      tsNsec: this.words.get(i, TS_NSEC),
+      time: this.doubles.get(i, TIME),
+      src: this.addresses.text(this.words.get(i, SRC)),
+      dst: this.addresses.text(this.words.get(i, DST)),
+      sport: this.ports.get(i, 0),
+      dport: this.ports.get(i, 1),
       connId: conn === 0 ? null : conn - 1,
-      length: this.words[w + LENGTH]!,
-      spillOffset: this.doubles[d + SPILL_OFFSET]!,
-      stored: this.words[w + STORED]!,
+      length: this.words.get(i, LENGTH),
+      spillOffset: this.doubles.get(i, SPILL_OFFSET),
+      stored: this.words.get(i, STORED),
       issues: this.issueTexts.get(id) ?? NO_ISSUES,
     };
   }
@@ -159,20 +165,5 @@ export class MessageStore {
   private index(id: MessageId): number {
     if (!(Number.isInteger(id) && id >= 1 && id <= this.count)) throw new RangeError(`no stored message ${id}`);
     return id - 1;
-  }
-
-  /** Half as much again each time: the slack at the end is a third at most, not a half. */
-  private grow(): void {
-    const capacity = Math.max(1024, Math.ceil(this.capacity * 1.5));
-    const doubles = new Float64Array(capacity * DOUBLES);
-    doubles.set(this.doubles);
-    const words = new Uint32Array(capacity * WORDS);
-    words.set(this.words);
-    const ports = new Uint16Array(capacity * 2);
-    ports.set(this.ports);
-    this.doubles = doubles;
-    this.words = words;
-    this.ports = ports;
-    this.capacity = capacity;
   }
 }

@@ -4,12 +4,13 @@
  * TUI runs; as objects of 21 fields, with the time and rtt boxed as heap numbers,
  * they cost about 220 bytes each (heap after loading 250,000 exchanges: 46.7 MB of
  * row objects and 8.1 MB of heap numbers); as a row of these columns, about 80
- * bytes and the growth slack. Texts that repeat (statuses, endpoints, conversation
+ * bytes, in pages (ui/paged-rows.ts). Texts that repeat (statuses, endpoints, conversation
  * keys) are kept once and referred to by number.
  */
 import type { Transport } from "../capture/transport.js";
 import type { MessageId } from "./message-store.js";
 import type { RowKind } from "./tui/data-source.js";
+import { DEFAULT_PAGE_ROWS, PagedRows } from "./paged-rows.js";
 import { TextTable } from "./text-table.js";
 
 /** A row: 0, 1, 2… in the order rows were added (its exchange number minus one). */
@@ -70,19 +71,22 @@ export interface RowEndpoints {
 
 export class RowStore {
   private count = 0;
-  private capacity = 0;
-  private kinds = new Uint8Array(0);
-  private flags = new Uint8Array(0);
-  /** First frame, time, rtt (NaN: none) of each row, in turn. */
-  private doubles = new Float64Array(0);
+  private readonly kinds: PagedRows<Uint8Array>;
+  private readonly flags: PagedRows<Uint8Array>;
+  /** First frame, time, rtt (NaN: none) of each row. */
+  private readonly doubles: PagedRows<Float64Array>;
   /** xid (or libvirt serial), prog, vers, proc, retransmits, call, reply, status, conversation, client, server. */
-  private words = new Uint32Array(0);
+  private readonly words: PagedRows<Uint32Array>;
   private readonly infos: string[] = [];
   private readonly statuses: TextTable;
   private readonly endpoints: TextTable;
 
-  /** `distinctTexts`: endpoint and conversation texts deduplicated (see TextTable). */
-  constructor(distinctTexts = 1_000_000) {
+  /** `distinctTexts`: endpoint and conversation texts deduplicated (see TextTable); `pageRows`: see PagedRows. */
+  constructor(distinctTexts = 1_000_000, pageRows = DEFAULT_PAGE_ROWS) {
+    this.kinds = new PagedRows((n) => new Uint8Array(n), 1, pageRows);
+    this.flags = new PagedRows((n) => new Uint8Array(n), 1, pageRows);
+    this.doubles = new PagedRows((n) => new Float64Array(n), DOUBLES, pageRows);
+    this.words = new PagedRows((n) => new Uint32Array(n), WORDS, pageRows);
     this.statuses = new TextTable(Math.min(distinctTexts, 65_536));
     this.endpoints = new TextTable(distinctTexts);
   }
@@ -92,21 +96,23 @@ export class RowStore {
   }
 
   add(row: NewRow): RowId {
-    if (this.count === this.capacity) this.grow();
-    const i = this.count++;
-    this.kinds[i] = KIND_CODE.get(row.kind)!;
-    this.flags[i] = (row.libvirt ? LIBVIRT : 0) | (row.isError ? ERROR : 0) | (row.transport === "udp" ? UDP : 0) |
-      (row.xid !== null ? HAS_XID : 0);
-    const d = i * DOUBLES;
-    this.doubles[d + FIRST_FRAME] = row.firstFrame;
-    this.doubles[d + TIME] = row.time;
-    this.doubles[d + RTT] = NaN;
-    const w = i * WORDS;
-    this.words[w + XID] = row.xid ?? 0;
-    this.words[w + STATUS] = this.statuses.id(row.status);
-    this.words[w + CONVERSATION] = row.endpoints.conversation;
-    this.words[w + CLIENT] = row.endpoints.client;
-    this.words[w + SERVER] = row.endpoints.server;
+    const i = this.count;
+    this.kinds.reserve(i);
+    this.flags.reserve(i);
+    this.doubles.reserve(i);
+    this.words.reserve(i);
+    this.count++;
+    this.kinds.set(i, 0, KIND_CODE.get(row.kind)!);
+    this.flags.set(i, 0, (row.libvirt ? LIBVIRT : 0) | (row.isError ? ERROR : 0) | (row.transport === "udp" ? UDP : 0) |
+      (row.xid !== null ? HAS_XID : 0));
+    this.doubles.set(i, FIRST_FRAME, row.firstFrame);
+    this.doubles.set(i, TIME, row.time);
+    this.doubles.set(i, RTT, NaN);
+    this.words.set(i, XID, row.xid ?? 0);
+    this.words.set(i, STATUS, this.statuses.id(row.status));
+    this.words.set(i, CONVERSATION, row.endpoints.conversation);
+    this.words.set(i, CLIENT, row.endpoints.client);
+    this.words.set(i, SERVER, row.endpoints.server);
     this.infos.push(row.info);
     return i;
   }
@@ -117,90 +123,90 @@ export class RowStore {
   }
 
   kind(i: RowId): RowKind {
-    return KINDS[this.kinds[this.index(i)]!]!;
+    return KINDS[this.kinds.get(this.index(i), 0)]!;
   }
 
   setKind(i: RowId, kind: RowKind): void {
-    this.kinds[this.index(i)] = KIND_CODE.get(kind)!;
+    this.kinds.set(this.index(i), 0, KIND_CODE.get(kind)!);
   }
 
   libvirt(i: RowId): boolean {
-    return (this.flags[this.index(i)]! & LIBVIRT) !== 0;
+    return (this.flags.get(this.index(i), 0) & LIBVIRT) !== 0;
   }
 
   transport(i: RowId): Transport {
-    return (this.flags[this.index(i)]! & UDP) !== 0 ? "udp" : "tcp";
+    return (this.flags.get(this.index(i), 0) & UDP) !== 0 ? "udp" : "tcp";
   }
 
   firstFrame(i: RowId): number {
-    return this.doubles[this.index(i) * DOUBLES + FIRST_FRAME]!;
+    return this.doubles.get(this.index(i), FIRST_FRAME);
   }
 
   time(i: RowId): number {
-    return this.doubles[this.index(i) * DOUBLES + TIME]!;
+    return this.doubles.get(this.index(i), TIME);
   }
 
   xid(i: RowId): number | null {
-    return (this.flags[this.index(i)]! & HAS_XID) !== 0 ? this.words[i * WORDS + XID]! : null;
+    return (this.flags.get(this.index(i), 0) & HAS_XID) !== 0 ? this.words.get(i, XID) : null;
   }
 
   /** Program, version and procedure: all three or none. */
   hasProcedure(i: RowId): boolean {
-    return (this.flags[this.index(i)]! & HAS_PROCEDURE) !== 0;
+    return (this.flags.get(this.index(i), 0) & HAS_PROCEDURE) !== 0;
   }
 
   prog(i: RowId): number | null {
-    return this.hasProcedure(i) ? this.words[i * WORDS + PROG]! : null;
+    return this.hasProcedure(i) ? this.words.get(i, PROG) : null;
   }
 
   vers(i: RowId): number | null {
-    return this.hasProcedure(i) ? this.words[i * WORDS + VERS]! : null;
+    return this.hasProcedure(i) ? this.words.get(i, VERS) : null;
   }
 
   proc(i: RowId): number | null {
-    return this.hasProcedure(i) ? this.words[i * WORDS + PROC]! : null;
+    return this.hasProcedure(i) ? this.words.get(i, PROC) : null;
   }
 
   setProcedure(i: RowId, prog: number, vers: number, proc: number): void {
-    const w = this.index(i) * WORDS;
-    this.words[w + PROG] = prog;
-    this.words[w + VERS] = vers;
-    this.words[w + PROC] = proc;
-    this.flags[i] = this.flags[i]! | HAS_PROCEDURE;
+    this.index(i);
+    this.words.set(i, PROG, prog);
+    this.words.set(i, VERS, vers);
+    this.words.set(i, PROC, proc);
+    this.flags.set(i, 0, this.flags.get(i, 0) | HAS_PROCEDURE);
   }
 
   status(i: RowId): string {
-    return this.statuses.text(this.words[this.index(i) * WORDS + STATUS]!);
+    return this.statuses.text(this.words.get(this.index(i), STATUS));
   }
 
   setStatus(i: RowId, status: string): void {
-    this.words[this.index(i) * WORDS + STATUS] = this.statuses.id(status);
+    this.words.set(this.index(i), STATUS, this.statuses.id(status));
   }
 
   isError(i: RowId): boolean {
-    return (this.flags[this.index(i)]! & ERROR) !== 0;
+    return (this.flags.get(this.index(i), 0) & ERROR) !== 0;
   }
 
   setError(i: RowId, isError: boolean): void {
-    const f = this.flags[this.index(i)]!;
-    this.flags[i] = isError ? f | ERROR : f & ~ERROR;
+    const f = this.flags.get(this.index(i), 0);
+    this.flags.set(i, 0, isError ? f | ERROR : f & ~ERROR);
   }
 
   rtt(i: RowId): number | null {
-    const r = this.doubles[this.index(i) * DOUBLES + RTT]!;
+    const r = this.doubles.get(this.index(i), RTT);
     return Number.isNaN(r) ? null : r;
   }
 
   setRtt(i: RowId, rtt: number | null): void {
-    this.doubles[this.index(i) * DOUBLES + RTT] = rtt ?? NaN;
+    this.doubles.set(this.index(i), RTT, rtt ?? NaN);
   }
 
   retransmits(i: RowId): number {
-    return this.words[this.index(i) * WORDS + RETRANSMITS]!;
+    return this.words.get(this.index(i), RETRANSMITS);
   }
 
   setRetransmits(i: RowId, n: number): void {
-    this.words[this.index(i) * WORDS + RETRANSMITS] = n;
+    this.words.set(this.index(i), RETRANSMITS, n);
   }
 
   info(i: RowId): string {
@@ -212,53 +218,35 @@ export class RowStore {
   }
 
   call(i: RowId): MessageId | null {
-    return this.words[this.index(i) * WORDS + CALL]! || null;
+    return this.words.get(this.index(i), CALL) || null;
   }
 
   setCall(i: RowId, id: MessageId): void {
-    this.words[this.index(i) * WORDS + CALL] = id;
+    this.words.set(this.index(i), CALL, id);
   }
 
   reply(i: RowId): MessageId | null {
-    return this.words[this.index(i) * WORDS + REPLY]! || null;
+    return this.words.get(this.index(i), REPLY) || null;
   }
 
   setReply(i: RowId, id: MessageId): void {
-    this.words[this.index(i) * WORDS + REPLY] = id;
+    this.words.set(this.index(i), REPLY, id);
   }
 
   conversation(i: RowId): string {
-    return this.endpoints.text(this.words[this.index(i) * WORDS + CONVERSATION]!);
+    return this.endpoints.text(this.words.get(this.index(i), CONVERSATION));
   }
 
   client(i: RowId): string {
-    return this.endpoints.text(this.words[this.index(i) * WORDS + CLIENT]!);
+    return this.endpoints.text(this.words.get(this.index(i), CLIENT));
   }
 
   server(i: RowId): string {
-    return this.endpoints.text(this.words[this.index(i) * WORDS + SERVER]!);
+    return this.endpoints.text(this.words.get(this.index(i), SERVER));
   }
 
   private index(i: RowId): number {
     if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new RangeError(`no row ${i}`);
     return i;
-  }
-
-  /** Half as much again each time, as the message store grows. */
-  private grow(): void {
-    const capacity = Math.max(1024, Math.ceil(this.capacity * 1.5));
-    const kinds = new Uint8Array(capacity);
-    kinds.set(this.kinds);
-    const flags = new Uint8Array(capacity);
-    flags.set(this.flags);
-    const doubles = new Float64Array(capacity * DOUBLES);
-    doubles.set(this.doubles);
-    const words = new Uint32Array(capacity * WORDS);
-    words.set(this.words);
-    this.kinds = kinds;
-    this.flags = flags;
-    this.doubles = doubles;
-    this.words = words;
-    this.capacity = capacity;
   }
 }

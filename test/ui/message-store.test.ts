@@ -3,6 +3,7 @@
  * with the values at the edges of each column's range.
  */
 import { describe, expect, it } from "vitest";
+import { DEFAULT_PAGE_ROWS } from "../../ui/paged-rows.js";
 import { MessageStore, type StoredMessage } from "../../ui/message-store.js";
 
 function message(i: number): StoredMessage {
@@ -34,6 +35,18 @@ describe("MessageStore", () => {
     for (let i = 0; i < 5000; i++) {
       expect(store.get(ids[i]!)).toEqual(message(i));
       expect(store.length(ids[i]!)).toBe(100 + i);
+    }
+  });
+
+  it("gives every message back across pages, small ones and the default size", () => {
+    for (const [pageRows, count] of [[64, 5000], [DEFAULT_PAGE_ROWS, 2 * DEFAULT_PAGE_ROWS + 5]] as const) {
+      const store = new MessageStore(pageRows);
+      for (let i = 0; i < count; i++) expect(store.add(message(i))).toBe(i + 1);
+      for (let i = 0; i < count; i++) {
+        expect(store.get(i + 1), `message ${i + 1} of pages of ${pageRows}`).toEqual(message(i));
+        expect(store.length(i + 1)).toBe(100 + i);
+      }
+      expect(() => store.get(count + 1)).toThrow(RangeError);
     }
   });
 

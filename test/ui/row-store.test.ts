@@ -3,6 +3,7 @@
  * setters change one field of one row only; nulls stay null; edge values keep.
  */
 import { describe, expect, it } from "vitest";
+import { DEFAULT_PAGE_ROWS } from "../../ui/paged-rows.js";
 import { RowStore, type NewRow, type RowId } from "../../ui/row-store.js";
 import type { RowKind } from "../../ui/tui/data-source.js";
 
@@ -52,6 +53,27 @@ describe("RowStore", () => {
       expect(read(store, i)).toEqual({
         ...newRow(i), prog: null, vers: null, proc: null, rtt: null, retransmits: 0, call: null, reply: null,
       });
+    }
+  });
+
+  it("gives every row back across pages, small ones and the default size", () => {
+    for (const [pageRows, rows] of [[64, 5000], [DEFAULT_PAGE_ROWS, 2 * DEFAULT_PAGE_ROWS + 5]] as const) {
+      const store = new RowStore(1_000_000, pageRows);
+      for (let i = 0; i < rows; i++) expect(add(store, newRow(i))).toBe(i);
+      // Set later, on every row: page by page, each row keeps its own.
+      for (let i = 0; i < rows; i++) {
+        store.setProcedure(i, 100_003, 3, i % 22);
+        store.setRtt(i, i * 1e-6);
+        store.setCall(i, 2 * i + 1);
+        store.setReply(i, 2 * i + 2);
+        store.setRetransmits(i, i % 3);
+      }
+      for (let i = 0; i < rows; i++) {
+        expect(read(store, i), `row ${i} of pages of ${pageRows}`).toEqual({
+          ...newRow(i), prog: 100_003, vers: 3, proc: i % 22, rtt: i * 1e-6, retransmits: i % 3, call: 2 * i + 1, reply: 2 * i + 2,
+        });
+      }
+      expect(() => store.kind(rows)).toThrow(RangeError);
     }
   });
 
