@@ -244,9 +244,8 @@ export async function analyzeCapture(
       // read from the page cache, and the event loop gets its turn after each piece
       // (loading 250,000 exchanges used 6.53 CPU seconds against 7.12, medians of five
       // alternated runs, and the loop waited 43–72 ms at most, against 55–103 ms in
-      // eleven). (A
-      // pipe or gzip file is read as a stream whatever is asked, so waiting for a pipe's
-      // next bytes does not freeze the screen.)
+      // eleven). A pipe or gzip file is read as a stream whatever is asked, so waiting
+      // for a pipe's next bytes does not freeze the screen.
       const between = options.now || options.yieldBetweenBatches ? afterBatch : undefined;
       await eachFrame(source, options.readAhead ? readOptions : { ...readOptions, readOnThisThread: true }, onFrame, between);
     }
@@ -259,4 +258,3 @@ export async function analyzeCapture(
   pipeline.finish();
   return { frames, counts: pipeline.counts(), libvirtCounts: libvirt.counts(), truncation };
 }
-
