@@ -34,6 +34,7 @@ const CLI = join(ROOT, "dist", "ui", "rpcscope.cjs");
 const FLOOR = join(ROOT, "dist", "bench", "read-floor.js");
 const MINIMAL = join(ROOT, "dist", "bench", "minimal-pass.js");
 const LAYERS = join(ROOT, "dist", "bench", "layers.js");
+const TUI_LOAD = join(ROOT, "dist", "bench", "tui-load.js");
 
 interface Measurement {
   seconds: number;
@@ -152,6 +153,8 @@ async function main(): Promise<void> {
     ["rpcscope summary --csv", node, [CLI, "summary", "--csv", file]],
     // Every body of both files decoded and compared: the capture against itself.
     ["rpcscope diff F F", node, [CLI, "diff", file, file]],
+    // `rpcscope FILE` loading every row, without the screen (its memory grows with the rows).
+    ["TUI: load every row (no screen)", node, [TUI_LOAD, file]],
   ];
   if (values.gzip) {
     const gz = `${file}.gz`;

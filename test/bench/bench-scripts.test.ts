@@ -3,7 +3,9 @@
  * bench's captures, or the time between the two rows would compare unlike things:
  * on a generated capture it finds the same calls, replies and response times per
  * procedure over TCP as `rpcscope stats --json`. The layer rows (bench/layers.ts)
- * must carry what the analysis carries: the messages `summary --json` lists.
+ * must carry what the analysis carries: the messages `summary --json` lists. The
+ * TUI's load (bench/tui-load.ts) must load what `rpcscope FILE` shows: a row per
+ * exchange `stats` counts.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,6 +18,7 @@ import { runCli } from "../hostile/cli-run.js";
 
 const MINIMAL = join(ROOT, "dist", "bench", "minimal-pass.js");
 const LAYERS = join(ROOT, "dist", "bench", "layers.js");
+const TUI_LOAD = join(ROOT, "dist", "bench", "tui-load.js");
 
 interface Row {
   calls: number;
@@ -97,5 +100,20 @@ describe("the bench's scripts", () => {
     const wrong = spawnSync(process.execPath, [LAYERS, "tcp", capture], { encoding: "utf8" });
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toBe("usage: layers transport|rpc FILE\n");
+  });
+
+  it("loads the TUI's rows: one per exchange stats counts, on the generated capture and on a sample", () => {
+    for (const file of [capture, join(ROOT, "samples", "nfs", "nfsv3.pcap")]) {
+      const r = spawnSync(process.execPath, [TUI_LOAD, file], { encoding: "utf8", timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const m = /^(\d+) rows, (\d+) exchanges loaded in \d+ ms; the event loop waited \d+ ms at most\n$/.exec(r.stdout);
+      expect(m, r.stdout).not.toBeNull();
+      const stats = runCli(["stats", "--json", file]);
+      expect(stats.status, stats.stderr).toBe(0);
+      const exchanges = (JSON.parse(stats.stdout.toString("utf8")) as { totals: { exchanges: number } }).totals.exchanges;
+      expect(exchanges).toBeGreaterThan(50);
+      expect(Number(m![2])).toBe(exchanges);
+      expect(Number(m![1])).toBe(exchanges);
+    }
   });
 });
